@@ -1,0 +1,57 @@
+# The one entry point for people. `make run` and `make test` work as the first command on a fresh
+# machine with Python 3.11+: both install the pinned environment first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
+PARTITION ?= 2020-12-01
+PYTEST_ARGS ?=
+
+.PHONY: install run test lint format lock db-start db-stop db-status materialize backfill ib-check bench clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed: set PYTHON=python3.11 (or newer)")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
+	@rm -f $(VENV)/.installed-* && touch $@
+
+run: install  ## the database, Dagster UI + daemon, monitoring sidecar; Ctrl-C stops all
+	$(BIN)/python -m dual_ticker run
+
+test: install  ## the whole test suite
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check dual_ticker dual_ticker_tests bench scripts
+	$(BIN)/ruff format --check dual_ticker dual_ticker_tests bench scripts
+
+format: install
+	$(BIN)/ruff format dual_ticker dual_ticker_tests bench scripts
+
+lock:  ## re-resolve requirements.lock from pyproject.toml (needs uv: pip install uv)
+	uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+
+db-start: install
+	$(BIN)/python -m dual_ticker db start
+
+db-stop: install
+	$(BIN)/python -m dual_ticker db stop
+
+db-status: install
+	$(BIN)/python -m dual_ticker db status
+
+materialize: install  ## one session through the whole graph: make materialize PARTITION=2020-12-01
+	$(BIN)/python -m dual_ticker dagster asset materialize -m dual_ticker.definitions --select '*' --partition $(PARTITION)
+
+ib-check: install  ## against a real IB Gateway/TWS paper account (IB_HOST, IB_PORT, IB_CLIENT_ID)
+	$(BIN)/python -m dual_ticker.oms.ib_check
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	-$(BIN)/python -m dual_ticker db stop
+	rm -rf .dual_ticker

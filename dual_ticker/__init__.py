@@ -1,0 +1,1 @@
+"""dual_ticker: the NVDA + MSFT intraday market-data platform on Dagster."""

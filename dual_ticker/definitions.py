@@ -1,0 +1,41 @@
+"""The Dagster code location `dual_ticker`: assets, checks, resources, schedules and sensors."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from dual_ticker.assets.market_data import dual_ticker_bars, features, raw_bars, validated_bars
+from dual_ticker.assets.portfolio import positions
+from dual_ticker.assets.session_frames import SessionFrameIOManager
+from dual_ticker.clock import SYSTEM_CLOCK, Clock
+from dual_ticker.resources import DatabaseResource, FeedResource
+from dual_ticker.settings import Settings, load_settings
+
+ASSETS = [raw_bars, validated_bars, features, dual_ticker_bars, positions]
+
+
+def build_resources(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> dict:
+    database = DatabaseResource(
+        # The URL may hold a password: read at run time from the environment, hidden in the UI.
+        url=dg.EnvVar("DUAL_TICKER_DATABASE_URL") if settings.database_url else None,
+        home=str(settings.home),
+    )
+    return {
+        "database": database,
+        "feeds": FeedResource(primary=settings.feeds.primary, fallback=settings.feeds.fallback,
+                              replay_dir=str(settings.replay_dir)),
+        "session_frames": SessionFrameIOManager(database=database),
+        "settings": settings,
+        "clock": clock,
+    }
+
+
+def build_definitions(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> dg.Definitions:
+    return dg.Definitions(
+        assets=ASSETS,
+        resources=build_resources(settings, clock),
+        executor=dg.in_process_executor,  # minute runs: one process, no per-step re-import
+    )
+
+
+defs = build_definitions(load_settings())

@@ -1,0 +1,1 @@
+"""Technical features of validated bars and the observation the trading model reads."""

@@ -1,0 +1,1 @@
+"""Market-data feeds: one interface, interchangeable clients (Alpha Vantage, Yahoo, replay)."""

@@ -1,0 +1,87 @@
+"""What `make run` starts: the embedded database, Dagster (web UI + daemon) and the monitoring
+sidecar, each in its own process group, all stopped together on Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from dual_ticker.settings import PROJECT_ROOT, Settings
+from dual_ticker.storage import embedded
+from dual_ticker.storage.database import redact, resolve_url
+from dual_ticker.storage.migrations import apply_migrations
+
+
+def prepare(settings: Settings) -> dict[str, str]:
+    """Starts the database if needed, migrates it, and returns the environment Dagster runs in."""
+    url = resolve_url(settings.database_url, settings.home)
+    applied = apply_migrations(url)
+    dagster_home = settings.home / "dagster"
+    dagster_home.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(PROJECT_ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
+    print(f"database: {redact(url)} ({len(applied)} migration(s) applied)")
+    return {**os.environ, "DAGSTER_HOME": str(dagster_home), "DUAL_TICKER_HOME": str(settings.home)}
+
+
+def _bin(name: str) -> str:
+    return str(Path(sys.executable).parent / name)
+
+
+def _stop(process: subprocess.Popen, grace_seconds: float = 15) -> None:
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(grace_seconds)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def run(settings: Settings, ui_port: int = 3000) -> int:
+    started_database = settings.database_url is None and embedded.running_url(settings.home) is None
+    environment = prepare(settings)
+    commands = {
+        "dagster": [_bin("dagster"), "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"),
+                    "-h", "127.0.0.1", "-p", str(ui_port)],
+        "sidecar": [sys.executable, "-m", "dual_ticker.monitoring"],
+    }
+    processes = {
+        name: subprocess.Popen(command, env=environment, cwd=PROJECT_ROOT, start_new_session=True)
+        for name, command in commands.items()
+        if name != "sidecar" or (PROJECT_ROOT / "dual_ticker" / "monitoring" / "__main__.py").exists()
+    }
+    endpoints = settings.endpoints
+    print(f"Dagster UI:  http://127.0.0.1:{ui_port}  (assets, checks, runs; daemon runs schedules and sensors)")
+    if "sidecar" in processes:
+        print(f"Monitoring:  http://{endpoints.sidecar_host}:{endpoints.sidecar_port}/monitoring/health")
+    print("Stop with Ctrl-C.")
+    stopping = False
+
+    def _interrupt(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+    code = 0
+    try:
+        while not stopping:
+            exited = {name: p.returncode for name, p in processes.items() if p.poll() is not None}
+            if exited:
+                print(f"stopped unexpectedly: {exited}; stopping the rest")
+                code = 1
+                break
+            time.sleep(0.5)
+    finally:
+        for process in processes.values():
+            _stop(process)
+        if started_database:
+            embedded.stop(settings.home)
+        print("stopped")
+    return code

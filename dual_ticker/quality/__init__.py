@@ -1,0 +1,1 @@
+"""The blocking quality gate: pandera schemas plus the calendar rules pandera cannot express."""

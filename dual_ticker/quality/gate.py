@@ -1,0 +1,87 @@
+"""The gate per asset: which rules run on which bars, in what order, with which thresholds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from dual_ticker.bar_series import prefer_sources, regular_session
+from dual_ticker.features.indicators import EMA_LONG, EMA_SHORT, RSI_PERIOD
+from dual_ticker.quality import rules
+from dual_ticker.quality.rules import ERROR, MissingLimits, Outcome
+from dual_ticker.quality.schemas import FeatureSchema, schema_failures
+from dual_ticker.settings import Settings
+
+RAW_BARS_CHECKS = {
+    "check_raw_bars_timestamps": "One bar per minute on the minute grid, dated on the session's day.",
+    "check_raw_bars_ohlc": "Low <= open, close <= high; prices positive and finite (pandera).",
+    "check_raw_bars_missing_data": "Share of calendar minutes without a bar, per symbol, within limits.",
+    "check_raw_bars_volume": "Volumes non-negative, not mostly zero, no implausible spikes.",
+    "check_raw_bars_price_jump": "No close-to-close move beyond the limit within a session.",
+}
+FEATURES_CHECKS = {
+    "check_features_indicator_bounds": "RSI in [0, 100], EMAs and VWAP near the session's prices, no NaN past warm-up.",
+}
+
+
+def gated_bars(session_rows: pd.DataFrame, session: pd.Timestamp, as_of: pd.Timestamp,
+               source_order: list[str]) -> pd.DataFrame:
+    """The bars downstream would use: preferred source per minute, regular hours, complete by as_of."""
+    chosen = regular_session(prefer_sources(session_rows, source_order), session)
+    return chosen[chosen["timestamp"] + pd.Timedelta(minutes=1) <= as_of].reset_index(drop=True)
+
+
+def raw_bars_outcomes(session_rows: pd.DataFrame, clashes: pd.DataFrame, session: pd.Timestamp,
+                      as_of: pd.Timestamp, settings: Settings, source_order: list[str]) -> list[Outcome]:
+    """Every raw_bars rule on one session's stored rows (all sources) plus this run's clashes."""
+    warn, fail = settings.missing_ratio_limits
+    v = settings.validation
+    limits = MissingLimits(warn, fail, v.missing_ratio_fallback, v.min_expected_bars)
+    stored_clashes = session_rows[session_rows["conflict"]] if "conflict" in session_rows else session_rows.iloc[0:0]
+    bars = gated_bars(session_rows, session, as_of, source_order)
+    fallback_sources = set(source_order[1:])
+    names = list(RAW_BARS_CHECKS)
+    return [
+        rules.check_timestamps(session_rows, pd.concat([clashes, stored_clashes]), session, names[0]),
+        rules.check_ohlc(bars, names[1]),
+        rules.check_missing(bars, session, as_of, settings.data.symbols, limits, fallback_sources, names[2]),
+        rules.check_volume(bars, v, names[3]),
+        rules.check_price_jump(bars, v, names[4]),
+    ]
+
+
+def features_outcomes(featured: pd.DataFrame, settings: Settings) -> list[Outcome]:
+    """Indicator bounds on the features of a run's sessions."""
+    name = "check_features_indicator_bounds"
+    problems, bad_rows = [], []
+    failures = schema_failures(FeatureSchema, featured.reset_index(drop=True))
+    if not failures.empty:
+        problems.append(f"{failures['index'].nunique()} row(s) out of bounds ({', '.join(sorted(failures['check'].astype(str).unique()))})")
+        bad_rows.append(featured.reset_index(drop=True).loc[failures["index"].dropna().astype(int).unique()])
+    seen = featured["bars_before"]
+    undefined = (
+        (featured["rsi"].isna() & (seen >= RSI_PERIOD))
+        | (featured["ema_short"].isna() & (seen >= EMA_SHORT - 1))
+        | (featured["ema_long"].isna() & (seen >= EMA_LONG - 1))
+        | featured["vwap"].isna()
+    )
+    if undefined.any():
+        problems.append(f"{int(undefined.sum())} row(s) with NaN indicators past the warm-up")
+        bad_rows.append(featured[undefined])
+    band = settings.validation.indicators.price_band
+    session = featured["timestamp"].dt.tz_convert("America/New_York").dt.date
+    low = featured.groupby([featured["symbol"], session])["low"].transform("min") * (1 - band)
+    high = featured.groupby([featured["symbol"], session])["high"].transform("max") * (1 + band)
+    for column in ("ema_short", "ema_long", "vwap"):
+        values = featured[column]
+        outside = values.notna() & ((values < low) | (values > high))
+        if outside.any():
+            problems.append(f"{int(outside.sum())} {column} value(s) outside {band:.0%} of the session's range")
+            bad_rows.append(featured[outside])
+    sample = rules._sample(pd.concat(bad_rows), ("symbol", "timestamp", "close", "rsi", "ema_short", "ema_long", "vwap")) if bad_rows else []
+    rsi = featured["rsi"].dropna()
+    metadata = {"rows_checked": len(featured), "rsi_min": float(np.min(rsi)) if len(rsi) else None,
+                "rsi_max": float(np.max(rsi)) if len(rsi) else None, "failing_rows": sample}
+    if problems:
+        return [Outcome(name, "indicator_bounds", False, ERROR, "; ".join(problems), metadata)]
+    return [Outcome(name, "indicator_bounds", True, ERROR, "indicators within bounds", metadata)]

@@ -1,0 +1,1 @@
+"""PostgreSQL: the embedded default server, connections, migrations and the project's tables."""

@@ -1,0 +1,152 @@
+"""Reads and writes of the bar tables: raw landing, gate marks, and the dual_ticker_bars contract."""
+
+from __future__ import annotations
+
+import io
+
+import pandas as pd
+
+from dual_ticker.features.indicators import FEATURE_COLUMNS
+
+RAW_COLUMNS = ["symbol", "timestamp", "data_source", "session", "open", "high", "low", "close",
+               "volume", "fetched_at", "run_id", "conflict"]
+CONTRACT_COLUMNS = ["timestamp", "symbol", *FEATURE_COLUMNS, "data_source"]
+_VALUE_COLUMNS = [c for c in CONTRACT_COLUMNS if c not in ("timestamp", "symbol")]
+
+
+def _copy(cursor, table: str, frame: pd.DataFrame, columns: list[str]) -> None:
+    buffer = io.StringIO()
+    frame[columns].to_csv(buffer, index=False, header=False, na_rep="\\N", date_format="%Y-%m-%d %H:%M:%S%z")
+    buffer.seek(0)
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    cursor.copy_expert(f"COPY {table} ({quoted}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer)
+
+
+def land_raw_bars(connection, bars: pd.DataFrame, session: pd.Timestamp, run_id: str, fetched_at,
+                  conflicting: pd.DataFrame | None = None) -> int:
+    """Stores a delivery; a minute delivered again by the same source replaces the earlier row.
+
+    `conflicting` holds minutes the delivery held twice with different values: one of them is
+    stored, marked as a conflict, so the gate keeps blocking until a clean delivery replaces it.
+    """
+    if bars.empty:
+        return 0
+    keys = ["symbol", "timestamp", "data_source"]
+    flagged = pd.Series(False, index=bars.index)
+    if conflicting is not None and not conflicting.empty:
+        flagged = bars.set_index(keys).index.isin(conflicting.set_index(keys).index)
+    frame = bars.assign(session=session.date(), fetched_at=fetched_at, run_id=run_id, conflict=flagged)
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMP TABLE incoming_raw (LIKE raw_bars INCLUDING DEFAULTS) ON COMMIT DROP")
+        _copy(cursor, "incoming_raw", frame, RAW_COLUMNS)
+        cursor.execute(
+            """
+            INSERT INTO raw_bars AS r (symbol, "timestamp", data_source, session, open, high, low, close,
+                                       volume, fetched_at, run_id, conflict)
+            SELECT symbol, "timestamp", data_source, session, open, high, low, close, volume, fetched_at,
+                   run_id, conflict
+            FROM incoming_raw
+            ON CONFLICT (symbol, "timestamp", data_source) DO UPDATE SET
+                session = EXCLUDED.session, open = EXCLUDED.open, high = EXCLUDED.high,
+                low = EXCLUDED.low, close = EXCLUDED.close, volume = EXCLUDED.volume,
+                fetched_at = EXCLUDED.fetched_at, run_id = EXCLUDED.run_id, conflict = EXCLUDED.conflict,
+                gate_status = 'pending', gate_run_id = NULL, gate_reason = NULL
+            """
+        )
+        cursor.execute("DROP TABLE incoming_raw")
+    return len(frame)
+
+
+def _frame(cursor, columns: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame(cursor.fetchall(), columns=columns)
+    if "timestamp" in frame:
+        frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
+    for column in ("open", "high", "low", "close"):
+        if column in frame:
+            frame[column] = frame[column].astype("float64")
+    if "volume" in frame:
+        frame["volume"] = frame["volume"].astype("int64")
+    return frame
+
+
+def session_raw_rows(connection, session: pd.Timestamp, symbols, status: str | None = None) -> pd.DataFrame:
+    """The stored raw rows of a session (all sources), optionally only those with a gate status."""
+    columns = ["symbol", "timestamp", "data_source", "open", "high", "low", "close", "volume", "gate_status",
+               "conflict", "gate_reason"]
+    query = f"""SELECT {", ".join(f'"{c}"' for c in columns)} FROM raw_bars
+                WHERE session = %s AND symbol = ANY(%s)"""
+    params: list = [session.date(), list(symbols)]
+    if status is not None:
+        query += " AND gate_status = %s"
+        params.append(status)
+    with connection.cursor() as cursor:
+        cursor.execute(query + ' ORDER BY symbol, "timestamp", data_source', params)
+        return _frame(cursor, columns)
+
+
+def mark_gate(connection, session: pd.Timestamp, symbols, passed: bool, run_id: str, reason: str | None) -> int:
+    """Marks the session's raw rows as passed or rejected by this run, with the reason."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """UPDATE raw_bars SET gate_status = %s, gate_run_id = %s, gate_reason = %s
+               WHERE session = %s AND symbol = ANY(%s)""",
+            ("passed" if passed else "rejected", run_id, reason, session.date(), list(symbols)),
+        )
+        return cursor.rowcount
+
+
+def history_before(connection, symbols, before: pd.Timestamp, bars_per_symbol: int) -> pd.DataFrame:
+    """The latest stored contract bars before a time, per symbol, oldest first (indicator warm-up)."""
+    columns = ["symbol", "timestamp", "open", "high", "low", "close", "volume", "data_source"]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT {", ".join(f'b."{c}"' for c in columns)}
+                FROM unnest(%s::text[]) AS s(symbol)
+                CROSS JOIN LATERAL (
+                    SELECT * FROM dual_ticker_bars d
+                    WHERE d.symbol = s.symbol AND d."timestamp" < %s
+                    ORDER BY d."timestamp" DESC LIMIT %s
+                ) b
+                ORDER BY b.symbol, b."timestamp" """,
+            (list(symbols), before.to_pydatetime(), bars_per_symbol),
+        )
+        return _frame(cursor, columns)
+
+
+def replace_window(connection, rows: pd.DataFrame, symbols, start: pd.Timestamp, end: pd.Timestamp) -> dict:
+    """Makes the symbols' rows in [start, end) exactly `rows`, in the caller's transaction.
+
+    Unchanged rows keep their created_at, so a re-run leaves the table identical.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMP TABLE incoming_bars (LIKE dual_ticker_bars INCLUDING DEFAULTS) ON COMMIT DROP")
+        _copy(cursor, "incoming_bars", rows, CONTRACT_COLUMNS)
+        assignments = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in _VALUE_COLUMNS)
+        changed = " OR ".join(f'd."{c}" IS DISTINCT FROM EXCLUDED."{c}"' for c in _VALUE_COLUMNS)
+        listed = ", ".join(f'"{c}"' for c in CONTRACT_COLUMNS)
+        cursor.execute(
+            f"""INSERT INTO dual_ticker_bars AS d ({listed})
+                SELECT {listed} FROM incoming_bars
+                ON CONFLICT (symbol, "timestamp") DO UPDATE SET {assignments}, created_at = now()
+                WHERE {changed}"""
+        )
+        upserted = cursor.rowcount
+        cursor.execute(
+            """DELETE FROM dual_ticker_bars d
+               WHERE d.symbol = ANY(%s) AND d."timestamp" >= %s AND d."timestamp" < %s
+                 AND NOT EXISTS (SELECT 1 FROM incoming_bars i
+                                 WHERE i.symbol = d.symbol AND i."timestamp" = d."timestamp")""",
+            (list(symbols), start.to_pydatetime(), end.to_pydatetime()),
+        )
+        deleted = cursor.rowcount
+        cursor.execute("DROP TABLE incoming_bars")
+    return {"upserted": upserted, "deleted": deleted}
+
+
+def window_count(connection, start: pd.Timestamp, end: pd.Timestamp) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            'SELECT count(*) FROM dual_ticker_bars WHERE "timestamp" >= %s AND "timestamp" < %s',
+            (start.to_pydatetime(), end.to_pydatetime()),
+        )
+        return cursor.fetchone()[0]

@@ -1,0 +1,29 @@
+"""Dagster's own storage (runs, events, schedules) in the project's PostgreSQL.
+
+dagster.yaml names this class, so every Dagster process (webserver, daemon, CLI) finds the same
+server the assets use: DUAL_TICKER_DATABASE_URL when set, else the embedded one (started if needed).
+"""
+
+from __future__ import annotations
+
+from dagster import Field
+from dagster_postgres import DagsterPostgresStorage
+
+from dual_ticker.settings import load_settings
+from dual_ticker.storage.database import dagster_url, resolve_url
+
+
+class ProjectPostgresStorage(DagsterPostgresStorage):
+    @classmethod
+    def config_type(cls):
+        return {"should_autocreate_tables": Field(bool, is_required=False, default_value=True)}
+
+    @classmethod
+    def from_config_value(cls, inst_data, config_value):
+        settings = load_settings()
+        url = dagster_url(resolve_url(settings.database_url, settings.home))
+        return cls(
+            postgres_url=url,
+            should_autocreate_tables=config_value.get("should_autocreate_tables", True),
+            inst_data=inst_data,
+        )

@@ -1,0 +1,58 @@
+"""Durable feed health: request outcomes and latency, ingested-bar totals, failover state."""
+
+from __future__ import annotations
+
+LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, float("inf"))
+
+
+def record_request(connection, feed: str, symbol: str | None, outcome: str, latency_seconds: float,
+                   bars: int = 0, detail: str | None = None, run_id: str | None = None) -> None:
+    """Logs one request and adds it to the totals and the latency histogram (caller's transaction)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """INSERT INTO feed_requests (feed, symbol, run_id, outcome, latency_seconds, bars, detail)
+               VALUES (%s, %s, %s, %s, %s, %s, %s)""",
+            (feed, symbol, run_id, outcome, latency_seconds, bars, (detail or "")[:500] or None),
+        )
+        cursor.execute(
+            """INSERT INTO feed_request_totals (feed, outcome, total, latency_sum) VALUES (%s, %s, 1, %s)
+               ON CONFLICT (feed, outcome) DO UPDATE SET total = feed_request_totals.total + 1,
+                   latency_sum = feed_request_totals.latency_sum + EXCLUDED.latency_sum""",
+            (feed, outcome, latency_seconds),
+        )
+        for le in LATENCY_BUCKETS:
+            if latency_seconds <= le:
+                cursor.execute(
+                    """INSERT INTO feed_latency_buckets (feed, le, total) VALUES (%s, %s, 1)
+                       ON CONFLICT (feed, le) DO UPDATE SET total = feed_latency_buckets.total + 1""",
+                    (feed, le),
+                )
+
+
+def record_ingested(connection, counts: dict[tuple[str, str], int]) -> None:
+    """Adds {(symbol, source): bars} to the running totals of bars ingested."""
+    with connection.cursor() as cursor:
+        for (symbol, source), count in counts.items():
+            cursor.execute(
+                """INSERT INTO bars_ingested_totals (symbol, source, total) VALUES (%s, %s, %s)
+                   ON CONFLICT (symbol, source) DO UPDATE SET total = bars_ingested_totals.total + EXCLUDED.total""",
+                (symbol, source, int(count)),
+            )
+
+
+def active_feed(connection, default: str) -> str:
+    """The feed runs should use first: the sensor's choice, or the configured primary."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT active_feed FROM feed_state WHERE singleton")
+        row = cursor.fetchone()
+    return row[0] if row else default
+
+
+def recent_outcomes(connection, feed: str, limit: int) -> list[str]:
+    """The feed's latest request outcomes, newest first."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT outcome FROM feed_requests WHERE feed = %s ORDER BY requested_at DESC, id DESC LIMIT %s",
+            (feed, limit),
+        )
+        return [row[0] for row in cursor.fetchall()]

@@ -1,0 +1,84 @@
+"""Applies the ordered SQL files in sql/ once each, recorded in a ledger, under a lock."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from dual_ticker.settings import PROJECT_ROOT
+from dual_ticker.storage.database import connect
+
+SQL_DIR = PROJECT_ROOT / "sql"
+_LOCK_KEY = 0x6475616C  # "dual": one migrator at a time across processes
+
+_LEDGER = """
+CREATE TABLE IF NOT EXISTS dual_ticker_migrations (
+    name TEXT PRIMARY KEY,
+    checksum TEXT NOT NULL,
+    applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+)
+"""
+
+
+class MigrationError(RuntimeError):
+    pass
+
+
+def migration_files(sql_dir: Path = SQL_DIR) -> list[Path]:
+    return sorted(path for path in sql_dir.glob("*.sql") if path.name[:4].isdigit())
+
+
+def _checksum(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def apply_migrations(url: str, sql_dir: Path = SQL_DIR) -> list[str]:
+    """Applies pending migrations in name order, each in its own transaction; returns their names."""
+    applied_now: list[str] = []
+    connection = connect(url)
+    try:
+        with connection, connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
+            cursor.execute(_LEDGER)
+        try:
+            for path in migration_files(sql_dir):
+                if _apply_one(connection, path):
+                    applied_now.append(path.name)
+        finally:
+            with connection, connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
+    finally:
+        connection.close()
+    return applied_now
+
+
+def _apply_one(connection, path: Path) -> bool:
+    checksum = _checksum(path)
+    with connection, connection.cursor() as cursor:
+        cursor.execute("SELECT checksum FROM dual_ticker_migrations WHERE name = %s", (path.name,))
+        row = cursor.fetchone()
+        if row is not None:
+            if row[0] != checksum:
+                raise MigrationError(
+                    f"sql/{path.name} changed after it was applied; restore it and add a new migration"
+                )
+            return False
+        try:
+            cursor.execute(path.read_text())
+        except Exception as exc:
+            raise MigrationError(f"sql/{path.name} failed: {str(exc).strip().splitlines()[0]}") from exc
+        cursor.execute(
+            "INSERT INTO dual_ticker_migrations (name, checksum) VALUES (%s, %s)",
+            (path.name, checksum),
+        )
+    return True
+
+
+def timescaledb_enabled(url: str) -> bool:
+    connection = connect(url)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'")
+            return cursor.fetchone() is not None
+    finally:
+        connection.close()

@@ -1,0 +1,27 @@
+"""Durable record of failed quality rules, and running totals by reason (for metrics)."""
+
+from __future__ import annotations
+
+
+def record_failures(connection, failures, run_id: str | None, session, asset: str) -> None:
+    """Logs each failed outcome and counts it under its reason, in the caller's transaction."""
+    with connection.cursor() as cursor:
+        for outcome in failures:
+            cursor.execute(
+                """INSERT INTO quality_failures (run_id, session, asset, check_name, reason, severity, description)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s)""",
+                (run_id, session, asset, outcome.check_name, outcome.reason, outcome.severity,
+                 outcome.description[:2000]),
+            )
+            if outcome.severity == "ERROR":
+                cursor.execute(
+                    """INSERT INTO quality_failure_totals (reason, total) VALUES (%s, 1)
+                       ON CONFLICT (reason) DO UPDATE SET total = quality_failure_totals.total + 1""",
+                    (outcome.reason,),
+                )
+
+
+def failure_totals(connection) -> dict[str, int]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reason, total FROM quality_failure_totals ORDER BY reason")
+        return dict(cursor.fetchall())

@@ -1,0 +1,57 @@
+"""Shared fixtures: a private DUAL_TICKER_HOME with its embedded PostgreSQL, fresh databases."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from dual_ticker.settings import load_settings
+from dual_ticker.storage import embedded
+from dual_ticker.storage.migrations import apply_migrations
+from dual_ticker_tests.support.databases import admin_url, fresh_database, local_server_answers
+
+SERVER_KINDS = ["embedded"] + (["local"] if local_server_answers() else [])
+
+
+@pytest.fixture(scope="session")
+def test_home(tmp_path_factory) -> Path:
+    """A DUAL_TICKER_HOME of the test session; its embedded server is stopped at the end."""
+    home = Path(os.environ.get("DUAL_TICKER_TEST_HOME") or tmp_path_factory.mktemp("home"))
+    yield home
+    embedded.stop(home)
+
+
+@pytest.fixture(params=SERVER_KINDS)
+def server_kind(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def empty_database(server_kind, test_home) -> str:
+    """The URL of a new, empty database (dropped after the test), on each available server."""
+    with fresh_database(admin_url(server_kind, test_home)) as url:
+        yield url
+
+
+@pytest.fixture
+def database_url(empty_database) -> str:
+    """A new database with every migration applied."""
+    apply_migrations(empty_database)
+    return empty_database
+
+
+@pytest.fixture
+def embedded_database(test_home) -> str:
+    """A new migrated database on the embedded server only (for slower end-to-end tests)."""
+    with fresh_database(admin_url("embedded", test_home)) as url:
+        apply_migrations(url)
+        yield url
+
+
+@pytest.fixture
+def settings(monkeypatch, test_home):
+    """The dev settings, as a test would see them with a clean environment."""
+    environ = {"DUAL_TICKER_HOME": str(test_home)}
+    return load_settings(environ)

@@ -1,0 +1,50 @@
+"""Test databases: a fresh database per test on the embedded server, and on the machine's
+PostgreSQL at 127.0.0.1:5432 when one answers there. Each is dropped afterwards."""
+
+from __future__ import annotations
+
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg2
+
+from dual_ticker.storage import embedded
+
+LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def local_server_answers() -> bool:
+    try:
+        psycopg2.connect(LOCAL_SERVER, connect_timeout=2).close()
+        return True
+    except psycopg2.OperationalError:
+        return False
+
+
+def _with_database(url: str, name: str) -> str:
+    base, _, query = url.partition("?")
+    server = base.rsplit("/", 1)[0]
+    return f"{server}/{name}" + (f"?{query}" if query else "")
+
+
+def admin_url(kind: str, home: Path) -> str:
+    if kind == "local":
+        return LOCAL_SERVER
+    return _with_database(embedded.start(home), "postgres")
+
+
+@contextmanager
+def fresh_database(admin: str):
+    """Creates a uniquely named database, yields its URL, drops it (even if connections linger)."""
+    name = f"dt_test_{uuid.uuid4().hex[:12]}"
+    connection = psycopg2.connect(admin)
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield _with_database(admin, name)
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.close()
