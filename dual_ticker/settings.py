@@ -162,7 +162,8 @@ def _validate(model: type[BaseModel], content: Mapping, path: Path) -> BaseModel
     try:
         return model.model_validate(content)
     except ValidationError as exc:
-        first = exc.errors()[0]
+        # A misspelt key is both unknown and a missing required one: name the misspelling.
+        first = sorted(exc.errors(), key=lambda error: error["type"] != "extra_forbidden")[0]
         key = ".".join(str(part) for part in first["loc"]) or "(top level)"
         got = f" (got {first['input']!r})" if first["type"] != "missing" and "input" in first else ""
         message = first["msg"].replace("Value error, ", "")

@@ -1,0 +1,87 @@
+"""Migrations: ordered, applied once, idempotent, guarded against edits; schema on plain PostgreSQL."""
+
+import shutil
+
+import psycopg2
+import pytest
+
+from dual_ticker.storage.migrations import SQL_DIR, MigrationError, apply_migrations, migration_files, timescaledb_enabled
+
+
+def _columns(url, table):
+    connection = psycopg2.connect(url)
+    with connection, connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT column_name, data_type, numeric_precision, numeric_scale FROM information_schema.columns "
+            "WHERE table_name = %s ORDER BY ordinal_position", (table,))
+        rows = cursor.fetchall()
+    connection.close()
+    return rows
+
+
+def test_migrations_apply_once_and_are_idempotent(empty_database):
+    applied = apply_migrations(empty_database)
+    assert applied == [path.name for path in migration_files()]
+    assert apply_migrations(empty_database) == []
+    # Each file is idempotent on its own too: running them again by hand changes nothing.
+    connection = psycopg2.connect(empty_database)
+    with connection, connection.cursor() as cursor:
+        for path in migration_files():
+            cursor.execute(path.read_text())
+        cursor.execute("SELECT symbol FROM current_positions ORDER BY symbol")
+        assert [r[0] for r in cursor.fetchall()] == ["MSFT", "NVDA"]
+        cursor.execute("SELECT count(*) FROM dual_ticker_migrations")
+        assert cursor.fetchone()[0] == len(migration_files())
+    connection.close()
+
+
+def test_contract_columns_and_types(database_url):
+    columns = _columns(database_url, "dual_ticker_bars")
+    assert [c[0] for c in columns] == [
+        "timestamp", "symbol", "open", "high", "low", "close", "volume", "rsi", "ema_short", "ema_long",
+        "vwap", "hour_sin", "hour_cos", "minute_sin", "minute_cos", "data_source", "created_at"]
+    types = {c[0]: c[1:] for c in columns}
+    assert types["timestamp"][0] == "timestamp with time zone"
+    assert types["close"] == ("numeric", 12, 4)
+    assert types["volume"][0] == "bigint"
+    assert types["rsi"][0] == "double precision"
+    assert [c[0] for c in _columns(database_url, "current_positions")] == [
+        "id", "symbol", "qty", "avg_price", "market_value", "unrealized_pnl", "last_updated"]
+
+
+def test_seed_insert_works_with_defaults(database_url):
+    connection = psycopg2.connect(database_url)
+    with connection, connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO dual_ticker_bars (timestamp, symbol, open, high, low, close, volume, rsi, ema_short, "
+            "ema_long, vwap, hour_sin, hour_cos, minute_sin, minute_cos) VALUES "
+            "('2020-12-01 14:30+00', 'NVDA', 1, 2, 0.5, 1.5, 100, 50, 1, 1, 1, 0, 1, 0, 1)")
+        cursor.execute("SELECT data_source, created_at IS NOT NULL FROM dual_ticker_bars")
+        assert cursor.fetchone() == ("unknown", True)
+    connection.close()
+
+
+def test_plain_postgres_has_no_timescaledb_and_tables_stay_regular(database_url):
+    assert not timescaledb_enabled(database_url)
+
+
+def test_an_applied_migration_that_changed_is_refused(empty_database, tmp_path):
+    sql = tmp_path / "sql"
+    shutil.copytree(SQL_DIR, sql)
+    apply_migrations(empty_database, sql)
+    (sql / "0002_dual_ticker_bars.sql").write_text("-- edited\n" + (sql / "0002_dual_ticker_bars.sql").read_text())
+    with pytest.raises(MigrationError, match="0002_dual_ticker_bars.sql changed after it was applied"):
+        apply_migrations(empty_database, sql)
+
+
+def test_a_failing_migration_leaves_nothing_half_applied(empty_database, tmp_path):
+    sql = tmp_path / "sql"
+    shutil.copytree(SQL_DIR, sql)
+    (sql / "9999_broken.sql").write_text("CREATE TABLE half_done (x int);\nSELECT no_such_function();\n")
+    with pytest.raises(MigrationError, match="9999_broken.sql failed"):
+        apply_migrations(empty_database, sql)
+    connection = psycopg2.connect(empty_database)
+    with connection, connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass('half_done')")
+        assert cursor.fetchone()[0] is None
+    connection.close()

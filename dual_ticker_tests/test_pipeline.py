@@ -1,0 +1,89 @@
+"""The whole chain on the replayed month: row counts, idempotency, and the gate blocking."""
+
+import pandas as pd
+
+from dual_ticker_tests.support.pipeline import (
+    check_evaluations,
+    contract_rows,
+    materialize,
+    recorded,
+    scalar,
+    write_replay,
+)
+
+SESSION_ROWS = "SELECT count(*) FROM dual_ticker_bars WHERE (\"timestamp\" AT TIME ZONE 'America/New_York')::date = %s"
+
+
+def test_session_writes_780_rows_and_rerun_leaves_the_table_identical(database_url, settings):
+    first = materialize(database_url, settings, "2020-12-01")
+    assert first.success
+    before = contract_rows(database_url)
+    assert len(before) == 780
+    assert before.groupby("symbol").size().to_dict() == {"MSFT": 390, "NVDA": 390}
+    local = before["timestamp"].dt.tz_convert("America/New_York")
+    assert local.min().strftime("%H:%M") == "09:30" and local.max().strftime("%H:%M") == "15:59"
+
+    again = materialize(database_url, settings, "2020-12-01")
+    assert again.success
+    after = contract_rows(database_url)
+    assert len(after) == 780
+    pd.testing.assert_frame_equal(before, after)  # created_at included: nothing was rewritten
+
+
+def test_every_check_passes_on_a_clean_session(database_url, settings):
+    result = materialize(database_url, settings, "2020-12-01")
+    evaluations = check_evaluations(result)
+    assert set(evaluations) >= {"check_raw_bars_ohlc", "check_raw_bars_missing_data", "check_features_indicator_bounds"}
+    assert all(e.passed for e in evaluations.values()), {n: e.description for n, e in evaluations.items()}
+
+
+def test_a_bar_with_high_below_low_blocks_at_the_check(database_url, settings, tmp_path):
+    frames = {symbol: recorded(symbol) for symbol in ("NVDA", "MSFT")}
+    msft = frames["MSFT"]
+    bad = msft.index[msft["timestamp"] == "2020-12-02 11:00:00"][0]
+    msft.loc[bad, ["high", "low"]] = [msft.loc[bad, "low"] - 0.5, msft.loc[bad, "high"] + 0.5]
+    replay = write_replay(tmp_path / "corrupt", frames)
+    assert materialize(database_url, settings, "2020-12-01", replay_dir=replay).success
+
+    result = materialize(database_url, settings, "2020-12-02", replay_dir=replay)
+
+    assert not result.success
+    ohlc = check_evaluations(result)["check_raw_bars_ohlc"]
+    assert not ohlc.passed and ohlc.severity.value == "ERROR"
+    assert "1 bar(s) break OHLC rules" in ohlc.description
+    failing = ohlc.metadata["failing_rows"].value
+    assert failing[0]["symbol"] == "MSFT" and failing[0]["timestamp"].startswith("2020-12-02 16:00")
+    materialized = {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
+    assert materialized == {"raw_bars"}  # the checked asset only; nothing downstream ran
+    assert scalar(database_url, SESSION_ROWS, ("2020-12-02",)) == 0
+    assert scalar(database_url, SESSION_ROWS, ("2020-12-01",)) == 780  # earlier passing rows stay
+    assert scalar(database_url, "SELECT count(*) FROM raw_bars WHERE session = '2020-12-02' AND gate_status = 'rejected'") > 780
+    assert scalar(database_url, "SELECT total FROM quality_failure_totals WHERE reason = 'ohlc_violation'") == 1
+
+
+def test_a_blocked_session_cannot_be_read_downstream_by_a_later_run(database_url, settings, tmp_path):
+    frames = {symbol: recorded(symbol) for symbol in ("NVDA", "MSFT")}
+    frames["NVDA"].loc[frames["NVDA"]["timestamp"] == "2020-12-01 10:00:00", "open"] = -1.0
+    replay = write_replay(tmp_path / "corrupt", frames)
+    assert not materialize(database_url, settings, "2020-12-01", replay_dir=replay).success
+
+    downstream_only = materialize(database_url, settings, "2020-12-01", replay_dir=replay,
+                                  selection=["validated_bars", "features", "dual_ticker_bars"])
+
+    assert not downstream_only.success
+    failure = next(e for e in downstream_only.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "has not passed the quality gate" in failure.event_specific_data.error.message
+    assert scalar(database_url, "SELECT count(*) FROM dual_ticker_bars") == 0
+
+
+def test_single_run_backfill_over_a_week_in_session_order(database_url, settings):
+    result = materialize(database_url, settings, ("2020-11-23", "2020-11-27"))
+    assert result.success
+    rows = contract_rows(database_url)
+    per_day = rows.assign(day=rows["timestamp"].dt.tz_convert("America/New_York").dt.date).groupby("day").size()
+    # Thanksgiving (11-26) is no session; 11-27 closes at 13:00 (210 one-minute bars per symbol).
+    assert {str(d): int(n) for d, n in per_day.items()} == {
+        "2020-11-23": 780, "2020-11-24": 780, "2020-11-25": 780, "2020-11-27": 420}
+    # Indicators carry across sessions: the second session's first bar has its RSI and EMAs.
+    second_open = rows[rows["timestamp"] == pd.Timestamp("2020-11-24 14:30", tz="UTC")]
+    assert second_open[["rsi", "ema_short", "ema_long"]].notna().all().all()
