@@ -119,7 +119,8 @@ def raw_bars(context: dg.AssetExecutionContext, database: DatabaseResource, feed
             feed_health.record_ingested(connection, clean.groupby(["symbol", "data_source"]).size().to_dict())
         with database.transaction() as connection:
             rows = bar_store.session_raw_rows(connection, session, symbols)
-            outcomes = raw_bars_outcomes(rows, clashes, session, as_of, settings, feeds.source_order())
+            live = AS_OF_TAG in context.run.tags and as_of < session_close(session)
+            outcomes = raw_bars_outcomes(rows, clashes, session, as_of, settings, feeds.source_order(), live)
             blocking = [o for o in outcomes if o.blocks]
             reason = "; ".join(f"{o.reason}: {o.description}" for o in blocking) or None
             bar_store.mark_gate(connection, session, symbols, not blocking, context.run_id, reason)

@@ -18,6 +18,7 @@ RAW_BARS_CHECKS = {
     "check_raw_bars_missing_data": "Share of calendar minutes without a bar, per symbol, within limits.",
     "check_raw_bars_volume": "Volumes non-negative, not mostly zero, no implausible spikes.",
     "check_raw_bars_price_jump": "No close-to-close move beyond the limit within a session.",
+    "check_raw_bars_freshness": "Live runs: the latest bar of each symbol is recent (WARN only).",
 }
 FEATURES_CHECKS = {
     "check_features_indicator_bounds": "RSI in [0, 100], EMAs and VWAP near the session's prices, no NaN past warm-up.",
@@ -32,7 +33,8 @@ def gated_bars(session_rows: pd.DataFrame, session: pd.Timestamp, as_of: pd.Time
 
 
 def raw_bars_outcomes(session_rows: pd.DataFrame, clashes: pd.DataFrame, session: pd.Timestamp,
-                      as_of: pd.Timestamp, settings: Settings, source_order: list[str]) -> list[Outcome]:
+                      as_of: pd.Timestamp, settings: Settings, source_order: list[str],
+                      live: bool = False) -> list[Outcome]:
     """Every raw_bars rule on one session's stored rows (all sources) plus this run's clashes."""
     warn, fail = settings.missing_ratio_limits
     v = settings.validation
@@ -47,6 +49,8 @@ def raw_bars_outcomes(session_rows: pd.DataFrame, clashes: pd.DataFrame, session
         rules.check_missing(bars, session, as_of, settings.data.symbols, limits, fallback_sources, names[2]),
         rules.check_volume(bars, v, names[3]),
         rules.check_price_jump(bars, v, names[4]),
+        rules.check_freshness(bars, as_of, settings.data.symbols, v.max_staleness_minutes, names[5]) if live
+        else Outcome(names[5], "timestamp", True, rules.WARN, "not a live run: freshness not judged"),
     ]
 
 

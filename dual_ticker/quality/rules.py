@@ -61,10 +61,12 @@ def delivery_conflicts(delivery: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFra
 def check_timestamps(
     session_rows: pd.DataFrame, clashes: pd.DataFrame, session: pd.Timestamp, check: str
 ) -> Outcome:
-    """Minutes delivered twice differently, bars off the minute grid, or off the session's day."""
+    """Minutes delivered twice differently, bars off the minute grid, off the session's day, or
+    outside the trading day (04:00-20:00 New York: a shifted time zone lands there)."""
     problems = []
     if not clashes.empty:
-        problems.append(f"{clashes[['symbol', 'timestamp']].drop_duplicates().shape[0]} minute(s) delivered twice with different values")
+        minutes = clashes[["symbol", "timestamp"]].drop_duplicates().shape[0]
+        problems.append(f"{minutes} minute(s) delivered twice with different values")
     off_grid = session_rows[session_rows["timestamp"] != session_rows["timestamp"].dt.floor("min")]
     if not off_grid.empty:
         problems.append(f"{len(off_grid)} bar(s) off the 1-minute grid")
@@ -72,11 +74,29 @@ def check_timestamps(
     wrong_day = session_rows[local.dt.normalize().dt.tz_localize(None) != session]
     if not wrong_day.empty:
         problems.append(f"{len(wrong_day)} bar(s) dated off session {session.date()} (wrong time zone?)")
-    bad = pd.concat([clashes, off_grid, wrong_day])
+    minute_of_day = local.dt.hour * 60 + local.dt.minute
+    night = session_rows[(minute_of_day < 4 * 60) | (minute_of_day >= 20 * 60)]
+    if not night.empty:
+        problems.append(f"{len(night)} bar(s) outside 04:00-20:00 New York (wrong time zone?)")
+    bad = pd.concat([clashes, off_grid, wrong_day, night])
     return _outcome(
         check, "timestamp", problems, ERROR, "timestamps on the minute grid, one bar per minute",
         failing_rows=_sample(bad), failing_count=len(bad),
     )
+
+
+def check_freshness(bars: pd.DataFrame, as_of: pd.Timestamp, symbols, max_minutes: int, check: str) -> Outcome:
+    """Live runs: each symbol's latest bar ends within the limit of as_of (WARN: a halted symbol
+    must not stop the other; a dead feed is the failover sensor's to handle)."""
+    problems, lags = [], {}
+    for symbol in symbols:
+        own = bars[bars["symbol"] == symbol]
+        lag = (as_of - (own["timestamp"].max() + pd.Timedelta(minutes=1))) if len(own) else None
+        lags[symbol] = None if lag is None else lag.total_seconds()
+        if lag is None or lag > pd.Timedelta(minutes=max_minutes):
+            problems.append(f"{symbol} latest bar {'missing' if lag is None else f'{lag} old'} at {as_of}")
+    return _outcome(check, "timestamp", problems, WARN, "latest bars fresh", lag_seconds=lags,
+                    max_staleness_minutes=max_minutes)
 
 
 def check_ohlc(bars: pd.DataFrame, check: str) -> Outcome:
@@ -144,7 +164,9 @@ def check_volume(bars: pd.DataFrame, rules: ValidationSettings, check: str) -> O
         problems.append(f"{len(spikes)} bar(s) above {rules.volume.spike_factor:g}x the session median volume")
     return _outcome(
         check, "volume", problems, severity, "volumes plausible",
-        zero_volume_share=round(zero_share, 6), failing_rows=_sample(pd.concat([negative, spikes])),
+        zero_volume_share=round(zero_share, 6), max_zero_volume_share=rules.volume.max_zero_volume_share,
+        spike_factor=rules.volume.spike_factor, failing_count=len(negative) + len(spikes),
+        failing_rows=_sample(pd.concat([negative, spikes])),
     )
 
 
