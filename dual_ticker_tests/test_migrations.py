@@ -85,3 +85,46 @@ def test_a_failing_migration_leaves_nothing_half_applied(empty_database, tmp_pat
         cursor.execute("SELECT to_regclass('half_done')")
         assert cursor.fetchone()[0] is None
     connection.close()
+
+
+def test_timescaledb_files_are_skipped_cleanly_without_the_extension(database_url):
+    connection = psycopg2.connect(database_url)
+    with connection, connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM dual_ticker_migrations WHERE name LIKE 'timescaledb/%'")
+        assert cursor.fetchone()[0] == 0
+        cursor.execute("SELECT to_regproc('create_hypertable'), to_regclass('dual_ticker_bars_5m')")
+        assert cursor.fetchone() == (None, None)
+    connection.close()
+
+
+def test_timescaledb_files_parse_and_cover_hypertables_compression_retention_and_aggregate():
+    import pglast
+
+    from dual_ticker.storage.migrations import TIMESCALEDB_DIR, timescaledb_statements
+
+    files = migration_files(SQL_DIR / TIMESCALEDB_DIR)
+    statements = [s for path in files for s in timescaledb_statements(path)]
+    for statement in statements:
+        assert len(pglast.parse_sql(statement)) == 1, statement
+    text = "\n".join(statements)
+    for needle in ("create_hypertable('raw_bars'", "create_hypertable('dual_ticker_bars'",
+                   "add_compression_policy('raw_bars'", "add_compression_policy('dual_ticker_bars'",
+                   "add_retention_policy('raw_bars'", "timescaledb.continuous", "add_continuous_aggregate_policy"):
+        assert needle in text, needle
+    assert "add_retention_policy('dual_ticker_bars'" not in text  # training history is never dropped
+    assert all("if_not_exists => TRUE" in s or "IF NOT EXISTS" in s or s.startswith("ALTER TABLE")
+               for s in statements)
+
+
+def test_every_unique_key_of_the_bar_tables_includes_timestamp(database_url):
+    connection = psycopg2.connect(database_url)
+    with connection, connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT c.conrelid::regclass::text, array_agg(a.attname::text)
+               FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey)
+               WHERE c.contype IN ('p', 'u') AND c.conrelid::regclass::text IN ('raw_bars', 'dual_ticker_bars')
+               GROUP BY c.oid, c.conrelid""")
+        keys = cursor.fetchall()
+    connection.close()
+    assert {table for table, _ in keys} == {"raw_bars", "dual_ticker_bars"}
+    assert all("timestamp" in columns for _, columns in keys)

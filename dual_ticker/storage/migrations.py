@@ -9,6 +9,7 @@ from dual_ticker.settings import PROJECT_ROOT
 from dual_ticker.storage.database import connect
 
 SQL_DIR = PROJECT_ROOT / "sql"
+TIMESCALEDB_DIR = "timescaledb"  # applied only where the extension is available
 _LOCK_KEY = 0x6475616C  # "dual": one migrator at a time across processes
 
 _LEDGER = """
@@ -33,7 +34,10 @@ def _checksum(path: Path) -> str:
 
 
 def apply_migrations(url: str, sql_dir: Path = SQL_DIR) -> list[str]:
-    """Applies pending migrations in name order, each in its own transaction; returns their names."""
+    """Applies pending migrations in name order, each in its own transaction; returns their names.
+
+    Then, where the timescaledb extension is available, the files of sql/timescaledb/.
+    """
     applied_now: list[str] = []
     connection = connect(url)
     try:
@@ -44,6 +48,10 @@ def apply_migrations(url: str, sql_dir: Path = SQL_DIR) -> list[str]:
             for path in migration_files(sql_dir):
                 if _apply_one(connection, path):
                     applied_now.append(path.name)
+            if timescaledb_available(connection):
+                for path in migration_files(sql_dir / TIMESCALEDB_DIR):
+                    if _apply_timescaledb(connection, path):
+                        applied_now.append(f"{TIMESCALEDB_DIR}/{path.name}")
         finally:
             with connection, connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_unlock(%s)", (_LOCK_KEY,))
@@ -71,6 +79,40 @@ def _apply_one(connection, path: Path) -> bool:
             "INSERT INTO dual_ticker_migrations (name, checksum) VALUES (%s, %s)",
             (path.name, checksum),
         )
+    return True
+
+
+def timescaledb_available(connection) -> bool:
+    with connection, connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'")
+        return cursor.fetchone() is not None
+
+
+def timescaledb_statements(path: Path) -> list[str]:
+    """The statements of a sql/timescaledb file, one by one (some cannot run in a transaction)."""
+    import pglast
+
+    return list(pglast.split(path.read_text()))
+
+
+def _apply_timescaledb(connection, path: Path) -> bool:
+    name = f"{TIMESCALEDB_DIR}/{path.name}"
+    with connection, connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM dual_ticker_migrations WHERE name = %s", (name,))
+        if cursor.fetchone() is not None:
+            return False
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
+            for statement in timescaledb_statements(path):
+                cursor.execute(statement)  # each statement is idempotent (IF NOT EXISTS)
+            cursor.execute("INSERT INTO dual_ticker_migrations (name, checksum) VALUES (%s, %s)",
+                           (name, _checksum(path)))
+    except Exception as exc:
+        raise MigrationError(f"sql/{name} failed: {str(exc).strip().splitlines()[0]}") from exc
+    finally:
+        connection.autocommit = False
     return True
 
 
