@@ -9,6 +9,7 @@ from dual_ticker.assets.portfolio import positions
 from dual_ticker.assets.session_frames import SessionFrameIOManager
 from dual_ticker.clock import SYSTEM_CLOCK, Clock
 from dual_ticker.resources import DatabaseResource, FeedResource
+from dual_ticker.schedules import minute_job, minute_schedule
 from dual_ticker.settings import Settings, load_settings
 
 ASSETS = [raw_bars, validated_bars, features, dual_ticker_bars, positions]
@@ -33,6 +34,8 @@ def build_resources(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> dict:
 def build_definitions(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> dg.Definitions:
     return dg.Definitions(
         assets=ASSETS,
+        jobs=[minute_job],
+        schedules=[minute_schedule],
         resources=build_resources(settings, clock),
         executor=dg.in_process_executor,  # minute runs: one process, no per-step re-import
     )
