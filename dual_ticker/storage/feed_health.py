@@ -56,3 +56,30 @@ def recent_outcomes(connection, feed: str, limit: int) -> list[str]:
             (feed, limit),
         )
         return [row[0] for row in cursor.fetchall()]
+
+
+def load_state(connection, primary: str):
+    """The failover state (locked for this transaction); a fresh one on the primary if none."""
+    from dual_ticker.feeds.feed_switch import FeedState
+
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO feed_state (active_feed) VALUES (%s) ON CONFLICT DO NOTHING", (primary,))
+        cursor.execute("""SELECT active_feed, consecutive_failures, healthy_probes, switches, last_probe_at
+                          FROM feed_state WHERE singleton FOR UPDATE""")
+        active, failures, probes, switches, last_probe = cursor.fetchone()
+    import pandas as pd
+
+    return FeedState(active, failures, probes, switches, pd.Timestamp(last_probe) if last_probe else None)
+
+
+def save_state(connection, state) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """UPDATE feed_state SET active_feed = %s, consecutive_failures = %s, healthy_probes = %s,
+                   switches = %s, last_probe_at = %s,
+                   switched_at = CASE WHEN active_feed <> %s THEN now() ELSE switched_at END,
+                   updated_at = now()
+               WHERE singleton""",
+            (state.active, state.consecutive_failures, state.healthy_probes, state.switches,
+             state.last_probe_at.to_pydatetime() if state.last_probe_at is not None else None, state.active),
+        )
