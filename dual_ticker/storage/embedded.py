@@ -31,7 +31,12 @@ def _server(home: Path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         # cleanup_mode=None: the server outlives this process and is stopped explicitly.
-        return _library().get_server(_pgdata(home), cleanup_mode=None)
+        server = _library().get_server(_pgdata(home), cleanup_mode=None)
+        if running_url(home) is None:
+            # get_server caches its handle per process: after a stop, start the server again.
+            with server._lock:
+                server.ensure_postgres_running()
+        return server
 
 
 def start(home: Path) -> str:

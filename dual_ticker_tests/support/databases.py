@@ -38,13 +38,19 @@ def admin_url(kind: str, home: Path) -> str:
 def fresh_database(admin: str):
     """Creates a uniquely named database, yields its URL, drops it (even if connections linger)."""
     name = f"dt_test_{uuid.uuid4().hex[:12]}"
-    connection = psycopg2.connect(admin)
-    connection.autocommit = True
-    with connection.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
+    _admin_statement(admin, f'CREATE DATABASE "{name}"')
     try:
         yield _with_database(admin, name)
     finally:
+        # A new connection: the server may have been restarted by the test.
+        _admin_statement(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _admin_statement(admin: str, statement: str) -> None:
+    connection = psycopg2.connect(admin)
+    connection.autocommit = True
+    try:
         with connection.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            cursor.execute(statement)
+    finally:
         connection.close()

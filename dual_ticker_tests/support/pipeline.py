@@ -59,9 +59,10 @@ def contract_rows(database_url: str) -> pd.DataFrame:
 
 
 def scalar(database_url: str, query: str, params=()):
+    """The first value of a query's first row; the statement is committed."""
     connection = psycopg2.connect(database_url)
     try:
-        with connection.cursor() as cursor:
+        with connection, connection.cursor() as cursor:
             cursor.execute(query, params)
             return cursor.fetchone()[0]
     finally:

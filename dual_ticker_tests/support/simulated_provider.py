@@ -1,0 +1,240 @@
+"""What the provider simulators share: a loopback HTTP server in a thread, recorded sessions
+revealed up to a settable "now", a log of the requests received, and faults injected on demand.
+
+    with AlphaVantageSimulator(replay_dir) as server:     # or server.start() / server.stop()
+        server.set_now("2020-11-24 15:00:00+00:00")       # bars complete by then exist
+        server.inject("http_500", count=2)                 # the next two data requests fail
+        server.set_mode("throttle_note")                   # every data request, until clear()
+        ... server.url ... server.requests ... server.data_requests() ...
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+import pandas as pd
+
+from dual_ticker.clock import to_utc
+from dual_ticker.feeds.replay import ReplayFeed
+from dual_ticker.market_calendar import NEW_YORK, nyse
+
+REPLAY_DIR = Path(__file__).resolve().parents[2] / "data" / "replay"
+SLOW_SECONDS = 2.0
+HUNG_SECONDS = 30.0
+NO_LAG = pd.Timedelta(0)
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request as received (query string as a dict, secrets included: tests assert on it)."""
+
+    method: str
+    path: str
+    params: dict[str, str]
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: bytes
+    content_type: str = "application/json"
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass
+class Fault:
+    kind: str
+    remaining: int | None  # None: until cleared
+    delay: float
+    lag: pd.Timedelta
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args) -> None:  # the simulator keeps its own request log
+        pass
+
+    def do_GET(self) -> None:
+        self.server.simulator.serve(self)
+
+    do_POST = do_GET
+
+
+class ProviderSimulator:
+    """Base of the simulators; subclasses declare FAULTS, data_path(), and answer in reply()."""
+
+    FAULTS: frozenset[str] = frozenset()
+    TIMING_FAULTS = frozenset({"slow", "hung"})
+
+    def __init__(self, replay_dir: Path | str = REPLAY_DIR, now: pd.Timestamp | str | None = None):
+        self.replay_dir = Path(replay_dir)
+        self._recordings = ReplayFeed(replay_dir)
+        self._now = None if now is None else to_utc(now)
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+        self._requests: list[Request] = []
+        self._release = threading.Event()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> ProviderSimulator:
+        self._release.clear()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server.daemon_threads = True
+        self._server.simulator = self
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
+            name=type(self).__name__,
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._release.set()  # hung responses give up at once
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._thread.join(timeout=5)
+            self._server = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def set_now(self, moment: pd.Timestamp | str | None) -> None:
+        """The simulator's clock: only bars complete by now are served (None: whole recording)."""
+        with self._lock:
+            self._now = None if moment is None else to_utc(moment)
+
+    @property
+    def now(self) -> pd.Timestamp | None:
+        with self._lock:
+            return self._now
+
+    def inject(
+        self,
+        kind: str,
+        count: int | None = 1,
+        *,
+        delay: float | None = None,
+        lag: str | pd.Timedelta = "1h",
+    ) -> None:
+        """Queues a fault for the next `count` data requests (None: all, until clear()).
+
+        `delay`: seconds of "slow" (default 2, then a normal answer) or "hung" (default 30, no
+        answer at all; stop() ends it at once). `lag`: how far behind "stale" data is.
+        """
+        if kind not in self.FAULTS:
+            raise ValueError(f"unknown fault {kind!r}; one of {', '.join(sorted(self.FAULTS))}")
+        if delay is None:
+            delay = HUNG_SECONDS if kind == "hung" else SLOW_SECONDS
+        with self._lock:
+            self._faults.append(Fault(kind, count, delay, pd.Timedelta(lag)))
+
+    def set_mode(self, kind: str | None, **options) -> None:
+        """Every data request gets this fault until changed (None: healthy)."""
+        self.clear()
+        if kind is not None:
+            self.inject(kind, count=None, **options)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    @property
+    def requests(self) -> list[Request]:
+        with self._lock:
+            return list(self._requests)
+
+    def data_requests(self) -> list[Request]:
+        return [request for request in self.requests if self.is_data_request(request)]
+
+    def _take_fault(self) -> Fault | None:
+        with self._lock:
+            if not self._faults:
+                return None
+            fault = self._faults[0]
+            if fault.remaining is not None:
+                fault.remaining -= 1
+                if fault.remaining <= 0:
+                    self._faults.pop(0)
+            return fault
+
+    def serve(self, handler: BaseHTTPRequestHandler) -> None:
+        split = urlsplit(handler.path)
+        request = Request(
+            handler.command, split.path, dict(parse_qsl(split.query)), dict(handler.headers)
+        )
+        with self._lock:
+            self._requests.append(request)
+        fault = self._take_fault() if self.is_data_request(request) else None
+        if fault is not None and fault.kind == "hung":
+            self._release.wait(fault.delay)
+            handler.close_connection = True
+            return
+        if fault is not None and fault.kind == "slow":
+            time.sleep(fault.delay)
+        try:
+            reply = self.reply(
+                request, None if fault is None or fault.kind in self.TIMING_FAULTS else fault
+            )
+        except Exception as exc:  # a simulator bug shows as an answer, not as a dropped connection
+            reply = Reply(500, f"simulator error: {exc!r}".encode(), "text/plain")
+        try:
+            handler.send_response(reply.status)
+            handler.send_header("Content-Type", reply.content_type)
+            handler.send_header("Content-Length", str(len(reply.body)))
+            for name, value in reply.headers:
+                handler.send_header(name, value)
+            handler.end_headers()
+            handler.wfile.write(reply.body)
+        except (BrokenPipeError, ConnectionResetError):
+            handler.close_connection = True  # the client gave up (timeout) before the answer
+
+    def is_data_request(self, request: Request) -> bool:
+        raise NotImplementedError
+
+    def reply(self, request: Request, fault: Fault | None) -> Reply:
+        raise NotImplementedError
+
+    def knows(self, symbol: str) -> bool:
+        return (self.replay_dir / f"{symbol.upper()}.csv").is_file()
+
+    def revealed(self, symbol: str, lag: pd.Timedelta = NO_LAG) -> pd.DataFrame:
+        """Recorded regular-session bars complete by now - lag (timestamps in New York time)."""
+        bars = regular_session(self._recordings.recorded(symbol))
+        now = self.now
+        if now is not None:
+            bars = bars[bars["timestamp"] + pd.Timedelta(minutes=1) <= now - lag]
+        return bars.assign(timestamp=bars["timestamp"].dt.tz_convert(NEW_YORK)).reset_index(
+            drop=True
+        )
+
+
+def regular_session(bars: pd.DataFrame) -> pd.DataFrame:
+    """Bars starting within their day's regular session (open <= start < close)."""
+    if bars.empty:
+        return bars
+    days = bars["timestamp"].dt.tz_convert(NEW_YORK).dt.normalize().dt.tz_localize(None)
+    schedule = nyse().schedule.reindex(days)
+    stamps = pd.DatetimeIndex(bars["timestamp"]).tz_convert("UTC")
+    keep = (stamps >= pd.DatetimeIndex(schedule["open"])) & (
+        stamps < pd.DatetimeIndex(schedule["close"])
+    )
+    return bars[keep]
