@@ -134,6 +134,7 @@ class Settings(_Strict):
     validation: ValidationSettings
     validation_profile: Literal["standard", "live"]
     endpoints: Endpoints
+    live_trading_confirmed: bool = False  # DUAL_TICKER_LIVE_TRADING=yes: the environment's half of the permission
 
     @property
     def missing_ratio_limits(self) -> tuple[float, float]:
@@ -237,4 +238,5 @@ def load_settings(
         validation=quality_file.validation,
         validation_profile=env_file.validation_profile,
         endpoints=_endpoints(environ),
+        live_trading_confirmed=(environ.get("DUAL_TICKER_LIVE_TRADING") or "").strip().lower() == "yes",
     )

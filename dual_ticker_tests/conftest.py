@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,11 +18,17 @@ SERVER_KINDS = ["embedded"] + (["local"] if local_server_answers() else [])
 
 
 @pytest.fixture(scope="session")
-def test_home(tmp_path_factory) -> Path:
-    """A DUAL_TICKER_HOME of the test session; its embedded server is stopped at the end."""
-    home = Path(os.environ.get("DUAL_TICKER_TEST_HOME") or tmp_path_factory.mktemp("home"))
+def test_home() -> Path:
+    """A DUAL_TICKER_HOME of the test session; its embedded server is stopped at the end.
+
+    A private folder, not pytest's tmp_path: pytest prunes old basetemp folders, which would
+    delete a concurrently running session's database.
+    """
+    home = Path(os.environ.get("DUAL_TICKER_TEST_HOME") or tempfile.mkdtemp(prefix="dual_ticker_test_home_"))
     yield home
     embedded.stop(home)
+    if "DUAL_TICKER_TEST_HOME" not in os.environ:
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture(params=SERVER_KINDS)

@@ -1,4 +1,4 @@
-"""How feed clients pace their requests: a shared token bucket, a total deadline, backoff with jitter."""
+"""How feed clients pace requests: a shared token bucket, a total deadline, backoff with jitter."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ class TokenBucket:
         self._updated = now
 
     def acquire(self, timeout: float | None = None) -> bool:
-        """Takes one token, waiting for it; False (and nothing taken) if that takes over `timeout`."""
+        """Takes one token, waiting for it; False (nothing taken) if that would exceed `timeout`."""
         with self._lock:
             self._refill(self._monotonic())
             wait = 0.0 if self._tokens >= 1 else (1 - self._tokens) / self.rate
@@ -67,7 +67,7 @@ class TokenBucket:
 
 @dataclass
 class Deadline:
-    """The time left for one fetch, all its requests and retries included (a duration, not "now")."""
+    """Time left for one fetch, all its requests and retries included (a duration, not "now")."""
 
     seconds: float
     monotonic: Callable[[], float] = time.monotonic

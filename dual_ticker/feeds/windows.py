@@ -1,4 +1,4 @@
-"""What a delivery covers: the window's complete bars, freshness, and how a window splits into requests."""
+"""What a delivery covers: its window's complete bars, its freshness, the requests it takes."""
 
 from __future__ import annotations
 
@@ -7,9 +7,16 @@ import pandas as pd
 from dual_ticker.feeds.base import FeedEmpty, FeedStale
 from dual_ticker.market_calendar import NEW_YORK
 
+# How far a live delivery's latest bar may lag the run's as_of (data_quality.yaml's default).
+DEFAULT_STALENESS = pd.Timedelta(minutes=5)
+
 
 def complete_in_window(
-    bars: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, as_of: pd.Timestamp, interval: pd.Timedelta
+    bars: pd.DataFrame,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    as_of: pd.Timestamp,
+    interval: pd.Timedelta,
 ) -> pd.DataFrame:
     """Bars starting in [start, end) that are complete by as_of (start + interval <= as_of)."""
     stamps = bars["timestamp"]
@@ -17,7 +24,9 @@ def complete_in_window(
     return bars[keep].reset_index(drop=True)
 
 
-def require_bars(bars: pd.DataFrame, feed: str, symbol: str, start: pd.Timestamp, stop: pd.Timestamp) -> None:
+def require_bars(
+    bars: pd.DataFrame, feed: str, symbol: str, start: pd.Timestamp, stop: pd.Timestamp
+) -> None:
     if bars.empty:
         raise FeedEmpty(feed, f"{symbol}: no bars between {start} and {stop}")
 
@@ -45,11 +54,15 @@ def ensure_fresh(
 def months_between(start: pd.Timestamp, stop: pd.Timestamp) -> list[str]:
     """The New York calendar months ('YYYY-MM') that [start, stop) touches, oldest first."""
     first = start.tz_convert(NEW_YORK).tz_localize(None).to_period("M")
-    last = (stop - pd.Timedelta(microseconds=1)).tz_convert(NEW_YORK).tz_localize(None).to_period("M")
+    last = (
+        (stop - pd.Timedelta(microseconds=1)).tz_convert(NEW_YORK).tz_localize(None).to_period("M")
+    )
     return [str(month) for month in pd.period_range(first, max(first, last), freq="M")]
 
 
-def chunks(start: pd.Timestamp, stop: pd.Timestamp, size: pd.Timedelta) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
+def chunks(
+    start: pd.Timestamp, stop: pd.Timestamp, size: pd.Timedelta
+) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
     """[start, stop) cut into consecutive pieces of at most `size`."""
     pieces = []
     while start < stop:
