@@ -25,16 +25,20 @@ def regular_session(rows: pd.DataFrame, session: pd.Timestamp) -> pd.DataFrame:
     return rows[inside].reset_index(drop=True)
 
 
-def aggregate(bars: pd.DataFrame, bar_minutes: int, as_of: pd.Timestamp) -> pd.DataFrame:
-    """OHLCV buckets labelled by their start; a bucket ending after as_of is not a bar yet."""
+def aggregate(bars: pd.DataFrame, bar_minutes: int, as_of) -> pd.DataFrame:
+    """OHLCV buckets labelled by their start; a bucket ending after as_of is not a bar yet.
+
+    `as_of` is one moment or a Series aligned with `bars` (each row's session's as_of); a
+    `session` column, when present, is kept.
+    """
     step = pd.Timedelta(minutes=bar_minutes)
-    if bar_minutes == 1:
-        complete = bars[bars["timestamp"] + step <= as_of]
-        return complete.sort_values(["symbol", "timestamp"]).reset_index(drop=True)
     bucket = bars["timestamp"].dt.floor(step)
-    grouped = bars.assign(_bucket=bucket).sort_values("timestamp").groupby(["symbol", "_bucket"], sort=True)
+    complete = bars[(bucket + step <= as_of).to_numpy()]
+    keys = ["session", "symbol"] if "session" in bars else ["symbol"]
+    if bar_minutes == 1:
+        return complete.sort_values([*keys, "timestamp"]).reset_index(drop=True)
+    grouped = complete.assign(_bucket=bucket[complete.index]).sort_values("timestamp").groupby([*keys, "_bucket"], sort=True)
     result = grouped.agg(OHLCV)
     result["data_source"] = grouped["data_source"].agg(lambda s: "+".join(sorted(set(s))))
     result = result.reset_index().rename(columns={"_bucket": "timestamp"})
-    result = result[result["timestamp"] + step <= as_of]
-    return result[["symbol", "timestamp", *OHLCV, "data_source"]].reset_index(drop=True)
+    return result[[*keys, "timestamp", *OHLCV, "data_source"]].reset_index(drop=True)

@@ -16,6 +16,7 @@ ASSETS = [raw_bars, validated_bars, features, dual_ticker_bars, positions]
 
 
 def build_resources(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> dict:
+    uses_alpha_vantage = "alpha_vantage" in (settings.feeds.primary, settings.feeds.fallback)
     database = DatabaseResource(
         # The URL may hold a password: read at run time from the environment, hidden in the UI.
         url=dg.EnvVar("DUAL_TICKER_DATABASE_URL") if settings.database_url else None,
@@ -23,8 +24,10 @@ def build_resources(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> dict:
     )
     return {
         "database": database,
-        "feeds": FeedResource(primary=settings.feeds.primary, fallback=settings.feeds.fallback,
-                              replay_dir=str(settings.replay_dir)),
+        "feeds": FeedResource(
+            primary=settings.feeds.primary, fallback=settings.feeds.fallback, replay_dir=str(settings.replay_dir),
+            alphavantage_api_key=dg.EnvVar("ALPHAVANTAGE_API_KEY") if uses_alpha_vantage else None,
+        ),
         "session_frames": SessionFrameIOManager(database=database),
         "settings": settings,
         "clock": clock,

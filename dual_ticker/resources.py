@@ -7,9 +7,13 @@ from functools import lru_cache
 from pathlib import Path
 
 import dagster as dg
+import pandas as pd
+from pydantic import PrivateAttr
 
+from dual_ticker.clock import Clock
 from dual_ticker.feeds.base import IntradayFeed
 from dual_ticker.feeds.replay import ReplayFeed
+from dual_ticker.settings import Settings
 from dual_ticker.storage.database import connect, resolve_url
 from dual_ticker.storage.migrations import apply_migrations
 
@@ -42,22 +46,45 @@ class DatabaseResource(dg.ConfigurableResource):
 
 
 class FeedResource(dg.ConfigurableResource):
-    """The configured feeds in failover order (primary first)."""
+    """The configured feeds in failover order (primary first). The Alpha Vantage key arrives
+    through dg.EnvVar at run time: never in run config, metadata or logs."""
 
     primary: str
     fallback: str | None = None
     replay_dir: str
+    alphavantage_api_key: str | None = None
+    _clients: dict = PrivateAttr(default_factory=dict)
 
     def source_order(self) -> list[str]:
         return [name for name in (self.primary, self.fallback) if name]
 
-    def client(self, name: str) -> IntradayFeed:
+    def client(self, name: str, settings: Settings, clock: Clock) -> IntradayFeed:
+        if name not in self._clients:
+            self._clients[name] = self._build(name, settings, clock)
+        return self._clients[name]
+
+    def _build(self, name: str, settings: Settings, clock: Clock) -> IntradayFeed:
         if name == "replay":
             return ReplayFeed(self.replay_dir)
-        raise dg.Failure(f"feed {name!r} is not available in this build; use 'replay' in feeds.primary")
+        if name == "alpha_vantage":
+            from dual_ticker.feeds.alpha_vantage import AlphaVantageFeed
 
-    def clients(self, first: str | None = None) -> list[IntradayFeed]:
+            if not self.alphavantage_api_key:
+                raise dg.Failure("ALPHAVANTAGE_API_KEY is not set; export it, or use feeds.primary: replay")
+            staleness = pd.Timedelta(minutes=settings.validation.max_staleness_minutes)
+            return AlphaVantageFeed.from_settings(self.alphavantage_api_key, settings.feeds, settings.endpoints,
+                                                  clock=clock, staleness=staleness)
+        from dual_ticker.feeds.yahoo import YahooFinanceFeed
+
+        return YahooFinanceFeed.from_settings(settings.home / "yfinance", settings.feeds, settings.endpoints,
+                                              clock=clock)
+
+    def clients(self, settings: Settings, clock: Clock, first: str | None = None) -> list[IntradayFeed]:
         order = self.source_order()
         if first in order:
             order = [first] + [name for name in order if name != first]
-        return [self.client(name) for name in order]
+        return [self.client(name, settings, clock) for name in order]
+
+    def teardown_after_execution(self, context) -> None:
+        for client in self._clients.values():
+            getattr(client, "close", lambda: None)()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pandas as pd
 
 from dual_ticker.features.indicators import FEATURE_COLUMNS
@@ -14,17 +15,28 @@ CONTRACT_COLUMNS = ["timestamp", "symbol", *FEATURE_COLUMNS, "data_source"]
 _VALUE_COLUMNS = [c for c in CONTRACT_COLUMNS if c not in ("timestamp", "symbol")]
 
 
+def _csv_ready(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Timestamps as ISO text with offset, formatted vectorised (pandas' date_format is slow)."""
+    out = frame[columns].copy()
+    for column in columns:
+        if isinstance(out[column].dtype, pd.DatetimeTZDtype):
+            utc = out[column].dt.tz_convert("UTC").dt.tz_localize(None).to_numpy()
+            out[column] = pd.Series(np.datetime_as_string(utc, unit="us"), index=out.index) + "+00"
+    return out
+
+
 def _copy(cursor, table: str, frame: pd.DataFrame, columns: list[str]) -> None:
     buffer = io.StringIO()
-    frame[columns].to_csv(buffer, index=False, header=False, na_rep="\\N", date_format="%Y-%m-%d %H:%M:%S%z")
+    _csv_ready(frame, columns).to_csv(buffer, index=False, header=False, na_rep="\\N")
     buffer.seek(0)
     quoted = ", ".join(f'"{c}"' for c in columns)
     cursor.copy_expert(f"COPY {table} ({quoted}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer)
 
 
-def land_raw_bars(connection, bars: pd.DataFrame, session: pd.Timestamp, run_id: str, fetched_at,
+def land_raw_bars(connection, bars: pd.DataFrame, run_id: str | None, fetched_at,
                   conflicting: pd.DataFrame | None = None) -> int:
-    """Stores a delivery; a minute delivered again by the same source replaces the earlier row.
+    """Stores a delivery (a `session` column names each row's session); a minute delivered again
+    by the same source replaces the earlier row.
 
     `conflicting` holds minutes the delivery held twice with different values: one of them is
     stored, marked as a conflict, so the gate keeps blocking until a clean delivery replaces it.
@@ -35,7 +47,7 @@ def land_raw_bars(connection, bars: pd.DataFrame, session: pd.Timestamp, run_id:
     flagged = pd.Series(False, index=bars.index)
     if conflicting is not None and not conflicting.empty:
         flagged = bars.set_index(keys).index.isin(conflicting.set_index(keys).index)
-    frame = bars.assign(session=session.date(), fetched_at=fetched_at, run_id=run_id, conflict=flagged)
+    frame = bars.assign(fetched_at=pd.Timestamp(fetched_at), run_id=run_id, conflict=flagged)
     with connection.cursor() as cursor:
         cursor.execute("CREATE TEMP TABLE incoming_raw (LIKE raw_bars INCLUDING DEFAULTS) ON COMMIT DROP")
         _copy(cursor, "incoming_raw", frame, RAW_COLUMNS)
@@ -69,28 +81,41 @@ def _frame(cursor, columns: list[str]) -> pd.DataFrame:
     return frame
 
 
-def session_raw_rows(connection, session: pd.Timestamp, symbols, status: str | None = None) -> pd.DataFrame:
-    """The stored raw rows of a session (all sources), optionally only those with a gate status."""
-    columns = ["symbol", "timestamp", "data_source", "open", "high", "low", "close", "volume", "gate_status",
-               "conflict", "gate_reason"]
-    query = f"""SELECT {", ".join(f'"{c}"' for c in columns)} FROM raw_bars
-                WHERE session = %s AND symbol = ANY(%s)"""
-    params: list = [session.date(), list(symbols)]
-    if status is not None:
-        query += " AND gate_status = %s"
-        params.append(status)
+def raw_rows(connection, sessions: list[str], symbols) -> pd.DataFrame:
+    """The stored raw rows of the sessions (all sources), with their session key and gate marks."""
+    columns = ["session", "symbol", "timestamp", "data_source", "open", "high", "low", "close", "volume",
+               "gate_status", "conflict", "gate_reason"]
     with connection.cursor() as cursor:
-        cursor.execute(query + ' ORDER BY symbol, "timestamp", data_source', params)
+        cursor.execute(
+            f"""SELECT session::text, {", ".join(f'"{c}"' for c in columns[1:])} FROM raw_bars
+                WHERE session = ANY(%s::date[]) AND symbol = ANY(%s)
+                ORDER BY session, symbol, "timestamp", data_source""",
+            (list(sessions), list(symbols)),
+        )
         return _frame(cursor, columns)
 
 
-def mark_gate(connection, session: pd.Timestamp, symbols, passed: bool, run_id: str, reason: str | None) -> int:
-    """Marks the session's raw rows as passed or rejected by this run, with the reason."""
+def stored_starts(connection, sessions: list[str], symbols) -> pd.DataFrame:
+    """The distinct bar starts stored per session and symbol (any source)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            """UPDATE raw_bars SET gate_status = %s, gate_run_id = %s, gate_reason = %s
-               WHERE session = %s AND symbol = ANY(%s)""",
-            ("passed" if passed else "rejected", run_id, reason, session.date(), list(symbols)),
+            """SELECT DISTINCT session::text, symbol, "timestamp" FROM raw_bars
+               WHERE session = ANY(%s::date[]) AND symbol = ANY(%s)""",
+            (list(sessions), list(symbols)),
+        )
+        return _frame(cursor, ["session", "symbol", "timestamp"])
+
+
+def mark_gate(connection, verdicts: dict[str, tuple[bool, str | None]], symbols, run_id: str | None) -> int:
+    """Marks each session's raw rows passed or rejected by this run, with the reason."""
+    keys = list(verdicts)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """UPDATE raw_bars r SET gate_status = v.status, gate_run_id = %s, gate_reason = v.reason
+               FROM unnest(%s::date[], %s::text[], %s::text[]) AS v(session, status, reason)
+               WHERE r.session = v.session AND r.symbol = ANY(%s)""",
+            (run_id, keys, ["passed" if verdicts[k][0] else "rejected" for k in keys],
+             [verdicts[k][1] for k in keys], list(symbols)),
         )
         return cursor.rowcount
 

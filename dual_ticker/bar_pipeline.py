@@ -1,0 +1,130 @@
+"""The steps of the asset graph as plain functions over a run's sessions: fetch what is missing,
+land it, gate it, build validated bars, write the contract. The assets wrap these; benchmarks
+call them directly. Every step handles all sessions of a run in a few statements."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import pandas as pd
+
+from dual_ticker.bar_series import aggregate
+from dual_ticker.feeds.base import BAR_COLUMNS, FeedEmpty, IntradayFeed, empty_bars
+from dual_ticker.feeds.failover import fetch_with_failover
+from dual_ticker.market_calendar import NEW_YORK
+from dual_ticker.quality.gate import gated_bars, raw_bars_outcomes_by_session
+from dual_ticker.quality.rules import Outcome, Window, delivery_conflicts
+from dual_ticker.settings import Settings
+from dual_ticker.storage import bars as bar_store
+from dual_ticker.storage import feed_health
+from dual_ticker.storage.quality_log import record_failures
+
+MINUTE = pd.Timedelta(minutes=1)
+
+
+class GateNotPassed(RuntimeError):
+    """Downstream asked for a session whose raw bars have not passed the gate."""
+
+
+def missing_windows(stored: pd.DataFrame, windows: dict[str, Window], symbol: str) -> dict[str, tuple]:
+    """Per session, the [start, as_of) the symbol still lacks: from its first missing regular
+    minute (a gap is fetched again), else after its latest stored bar; the whole day if none."""
+    own = stored[stored["symbol"] == symbol]
+    by_session = dict(tuple(own.groupby("session")["timestamp"])) if len(own) else {}
+    lacking = {}
+    for key, window in windows.items():
+        present = by_session.get(key)
+        if present is None or present.empty:
+            start = pd.Timestamp(key).tz_localize(NEW_YORK).tz_convert("UTC")
+        else:
+            expected = pd.date_range(window.opened, min(window.closed, window.as_of) - MINUTE, freq=MINUTE)
+            gaps = expected.difference(pd.DatetimeIndex(present))
+            start = gaps[0] if len(gaps) else present.max() + MINUTE
+        if start + MINUTE <= window.as_of:
+            lacking[key] = (start, window.as_of)
+    return lacking
+
+
+def fetch_missing(connection_factory, windows: dict[str, Window], symbols: Sequence[str],
+                  clients: Sequence[IntradayFeed], run_id: str | None,
+                  warn: Callable[[str], None] = lambda message: None) -> pd.DataFrame:
+    """What each symbol lacks up to each session's as_of, in one request window per symbol, from
+    the first feed that delivers; every attempt recorded in feed health."""
+    with connection_factory() as connection:
+        stored = bar_store.stored_starts(connection, list(windows), symbols)
+    deliveries = []
+    for symbol in symbols:
+        lacking = missing_windows(stored, windows, symbol)
+        if not lacking:
+            continue
+        start = min(s for s, _ in lacking.values())
+        end = max(e for _, e in lacking.values())
+        attempts = []
+        try:
+            result = fetch_with_failover(symbol, start, end, end, clients,
+                                         lambda *attempt: attempts.append(attempt))
+            bars = result.bars
+        except FeedEmpty as empty:  # nothing traded yet: absent minutes are never fabricated
+            warn(str(empty))
+            bars = empty_bars()
+        finally:
+            with connection_factory() as connection:
+                for feed, sym, outcome, latency, count, detail in attempts:
+                    feed_health.record_request(connection, feed, sym, outcome, latency, count, detail, run_id)
+        deliveries.append(_within(bars, lacking))
+    return pd.concat(deliveries, ignore_index=True) if deliveries else empty_bars().assign(session=[])
+
+
+def _within(bars: pd.DataFrame, lacking: dict[str, tuple]) -> pd.DataFrame:
+    """The delivered bars inside each session's lacking window, tagged with the session key."""
+    local_day = bars["timestamp"].dt.tz_convert(NEW_YORK).dt.strftime("%Y-%m-%d")
+    bounds = pd.DataFrame({"key": list(lacking), "lo": [w[0] for w in lacking.values()],
+                           "hi": [w[1] for w in lacking.values()]}).set_index("key")
+    lo, hi = local_day.map(bounds["lo"]), local_day.map(bounds["hi"])
+    keep = lo.notna() & (bars["timestamp"] >= lo) & (bars["timestamp"] < hi) & (bars["timestamp"] + MINUTE <= hi)
+    return bars[keep.to_numpy()].assign(session=local_day[keep.to_numpy()]).reset_index(drop=True)
+
+
+def land(connection, delivery: pd.DataFrame, run_id: str | None, fetched_at) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Stores a delivery in raw_bars (exact repeats dropped, clashing minutes flagged)."""
+    clean, clashes = delivery_conflicts(delivery[[*BAR_COLUMNS, "session"]])
+    bar_store.land_raw_bars(connection, clean, run_id, fetched_at, clashes)
+    feed_health.record_ingested(connection, clean.groupby(["symbol", "data_source"]).size().to_dict())
+    return clean, clashes
+
+
+def gate(connection, windows: dict[str, Window], clashes: pd.DataFrame, settings: Settings,
+         source_order: list[str], run_id: str | None, live: bool) -> dict[str, list[Outcome]]:
+    """Evaluates every rule on the sessions' stored rows, marks them passed or rejected (with the
+    run and the reason) and records failures by reason, in the caller's transaction."""
+    rows = bar_store.raw_rows(connection, list(windows), settings.data.symbols)
+    outcomes = raw_bars_outcomes_by_session(rows, clashes, windows, settings, source_order, live)
+    verdicts = {}
+    for key, session_outcomes in outcomes.items():
+        blocking = [o for o in session_outcomes if o.blocks]
+        verdicts[key] = (not blocking, "; ".join(f"{o.reason}: {o.description}" for o in blocking) or None)
+        record_failures(connection, [o for o in session_outcomes if not o.passed], run_id, key, "raw_bars")
+    bar_store.mark_gate(connection, verdicts, settings.data.symbols, run_id)
+    return outcomes
+
+
+def validated(connection, windows: dict[str, Window], settings: Settings, source_order: list[str]) -> pd.DataFrame:
+    """The sessions' gated bars at the configured bar size; refuses sessions that did not pass."""
+    rows = bar_store.raw_rows(connection, list(windows), settings.data.symbols)
+    regular = gated_bars(rows, windows, source_order)
+    unpassed = regular[regular["gate_status"] != "passed"]
+    if not unpassed.empty:
+        first = unpassed.iloc[0]
+        why = first["gate_reason"] or "not gated yet"
+        raise GateNotPassed(f"session {first['session']} has not passed the quality gate ({why}); "
+                            "fix the data and materialize raw_bars for it again")
+    regular[["open", "high", "low", "close"]] = regular[["open", "high", "low", "close"]].round(4)
+    as_of = regular["session"].map({key: window.as_of for key, window in windows.items()})
+    return aggregate(regular[[*BAR_COLUMNS, "session"]], settings.data.bar_size, as_of)
+
+
+def write_contract(connection, featured: pd.DataFrame, windows: dict[str, Window], symbols) -> dict:
+    """Replaces the sessions' rows of dual_ticker_bars with `featured` in the caller's transaction."""
+    first = min(window.opened for window in windows.values())
+    last = max(window.closed for window in windows.values())
+    return bar_store.replace_window(connection, featured, symbols, first, last)
