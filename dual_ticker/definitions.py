@@ -8,6 +8,8 @@ from dual_ticker.assets.market_data import dual_ticker_bars, features, raw_bars,
 from dual_ticker.assets.portfolio import positions
 from dual_ticker.assets.session_frames import SessionFrameIOManager
 from dual_ticker.clock import SYSTEM_CLOCK, Clock
+from dual_ticker.failover_sensor import feed_failover_sensor
+from dual_ticker.monitoring.sensors import ALERT_SENSORS, AlertResource
 from dual_ticker.resources import DatabaseResource, FeedResource
 from dual_ticker.schedules import minute_job, minute_schedule
 from dual_ticker.settings import Settings, load_settings
@@ -29,6 +31,8 @@ def build_resources(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> dict:
             alphavantage_api_key=dg.EnvVar("ALPHAVANTAGE_API_KEY") if uses_alpha_vantage else None,
         ),
         "session_frames": SessionFrameIOManager(database=database),
+        "alerts": AlertResource(
+            webhook_url=dg.EnvVar("DUAL_TICKER_ALERT_WEBHOOK") if settings.endpoints.alert_webhook else None),
         "settings": settings,
         "clock": clock,
     }
@@ -39,6 +43,7 @@ def build_definitions(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> dg.Def
         assets=ASSETS,
         jobs=[minute_job],
         schedules=[minute_schedule],
+        sensors=[feed_failover_sensor, *ALERT_SENSORS],
         resources=build_resources(settings, clock),
         executor=dg.in_process_executor,  # minute runs: one process, no per-step re-import
     )
