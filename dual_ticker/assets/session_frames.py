@@ -16,7 +16,9 @@ class SessionFrameIOManager(dg.ConfigurableIOManager):
 
     def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
         asset = context.asset_key.to_user_string()
-        frames = {key: obj[obj["session"] == key].reset_index(drop=True) for key in context.asset_partition_keys}
+        by_session = dict(tuple(obj.groupby("session", sort=False))) if len(obj) else {}
+        frames = {key: by_session[key].reset_index(drop=True) if key in by_session else obj.iloc[0:0]
+                  for key in context.asset_partition_keys}
         with self.database.transaction() as connection:
             save_frames(connection, asset, frames, context.run_id)
 

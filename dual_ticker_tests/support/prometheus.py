@@ -1,8 +1,8 @@
 """A real Prometheus (Debian's package) on loopback, scraping the sidecar every second.
 
-    with PrometheusServer(["127.0.0.1:8123"], tmp_path, rule_files=[ALERTS]) as prometheus:
-        prometheus.wait_for('data_quality_failures_total{reason="missing_data"}')
-        prometheus.query("up")
+with PrometheusServer(["127.0.0.1:8123"], tmp_path, rule_files=[ALERTS]) as prometheus:
+    prometheus.wait_for('data_quality_failures_total{reason="missing_data"}')
+    prometheus.query("up")
 """
 
 from __future__ import annotations
@@ -36,16 +36,30 @@ def free_port() -> int:
 
 
 class PrometheusServer:
-    def __init__(self, targets: list[str], folder: Path, rule_files: list[Path] = (),
-                 metrics_path: str = "/monitoring/metrics") -> None:
+    def __init__(
+        self,
+        targets: list[str],
+        folder: Path,
+        rule_files: list[Path] = (),
+        metrics_path: str = "/monitoring/metrics",
+    ) -> None:
         self.folder = Path(folder)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._config = {
-            "global": {"scrape_interval": "1s", "evaluation_interval": "1s", "scrape_timeout": "900ms"},
+            "global": {
+                "scrape_interval": "1s",
+                "evaluation_interval": "1s",
+                "scrape_timeout": "900ms",
+            },
             "rule_files": [str(Path(path).resolve()) for path in rule_files],
-            "scrape_configs": [{"job_name": "dual_ticker_sidecar", "metrics_path": metrics_path,
-                                "static_configs": [{"targets": list(targets)}]}],
+            "scrape_configs": [
+                {
+                    "job_name": "dual_ticker_sidecar",
+                    "metrics_path": metrics_path,
+                    "static_configs": [{"targets": list(targets)}],
+                }
+            ],
         }
         self._process: subprocess.Popen | None = None
         self._log = None
@@ -56,9 +70,16 @@ class PrometheusServer:
         config.write_text(yaml.safe_dump(self._config))
         self._log = open(self.folder / "prometheus.log", "wb")
         self._process = subprocess.Popen(
-            [prometheus_binary(), f"--config.file={config}", f"--storage.tsdb.path={self.folder / 'data'}",
-             f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn"],
-            stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,
+            [
+                prometheus_binary(),
+                f"--config.file={config}",
+                f"--storage.tsdb.path={self.folder / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--log.level=warn",
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -115,4 +136,6 @@ class PrometheusServer:
             if predicate(result):
                 return result
             time.sleep(0.25)
-        raise AssertionError(f"{expr!r} did not satisfy the condition within {timeout} s; last {result}")
+        raise AssertionError(
+            f"{expr!r} did not satisfy the condition within {timeout} s; last {result}"
+        )

@@ -51,7 +51,12 @@ class WebhookReceiver:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
         self._server.receiver = self
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="webhook")
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
+            name="webhook",
+        )
         self._thread.start()
         return self
 
