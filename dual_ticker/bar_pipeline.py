@@ -85,27 +85,32 @@ def _within(bars: pd.DataFrame, lacking: dict[str, tuple]) -> pd.DataFrame:
     return bars[keep.to_numpy()].assign(session=local_day[keep.to_numpy()]).reset_index(drop=True)
 
 
-def land(connection, delivery: pd.DataFrame, run_id: str | None, fetched_at) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Stores a delivery in raw_bars (exact repeats dropped, clashing minutes flagged)."""
+def land_and_gate(connection, delivery: pd.DataFrame, windows: dict[str, Window], settings: Settings,
+                  source_order: list[str], run_id: str | None, fetched_at, live: bool
+                  ) -> tuple[pd.DataFrame, dict[str, list[Outcome]]]:
+    """Lands a delivery in raw_bars and gates the sessions, in the caller's transaction: the rules
+    run on the stored rows with the delivery merged in, the delivery is stored with its verdict,
+    earlier rows whose verdict changed are re-marked (with the run and the reason), failures are
+    recorded by reason. Exact repeats are dropped; minutes delivered twice differently are flagged."""
+    symbols = settings.data.symbols
     clean, clashes = delivery_conflicts(delivery[[*BAR_COLUMNS, "session"]])
-    bar_store.land_raw_bars(connection, clean, run_id, fetched_at, clashes)
-    feed_health.record_ingested(connection, clean.groupby(["symbol", "data_source"]).size().to_dict())
-    return clean, clashes
-
-
-def gate(connection, windows: dict[str, Window], clashes: pd.DataFrame, settings: Settings,
-         source_order: list[str], run_id: str | None, live: bool) -> dict[str, list[Outcome]]:
-    """Evaluates every rule on the sessions' stored rows, marks them passed or rejected (with the
-    run and the reason) and records failures by reason, in the caller's transaction."""
-    rows = bar_store.raw_rows(connection, list(windows), settings.data.symbols)
-    outcomes = raw_bars_outcomes_by_session(rows, clashes, windows, settings, source_order, live)
+    keys = ["symbol", "timestamp", "data_source"]
+    flagged = clean.set_index(keys).index.isin(clashes.set_index(keys).index) if len(clashes) else False
+    stored = bar_store.raw_rows(connection, list(windows), symbols)
+    if len(clean) and len(stored):
+        stored = stored[~stored.set_index(keys).index.isin(clean.set_index(keys).index)]
+    merged = pd.concat([stored, clean.assign(conflict=flagged, gate_status="pending", gate_reason=None)],
+                       ignore_index=True)
+    outcomes = raw_bars_outcomes_by_session(merged, clashes, windows, settings, source_order, live)
     verdicts = {}
     for key, session_outcomes in outcomes.items():
         blocking = [o for o in session_outcomes if o.blocks]
         verdicts[key] = (not blocking, "; ".join(f"{o.reason}: {o.description}" for o in blocking) or None)
         record_failures(connection, [o for o in session_outcomes if not o.passed], run_id, key, "raw_bars")
-    bar_store.mark_gate(connection, verdicts, settings.data.symbols, run_id)
-    return outcomes
+    bar_store.land_raw_bars(connection, clean, run_id, fetched_at, clashes, verdicts)
+    bar_store.mark_gate(connection, verdicts, symbols, run_id)
+    feed_health.record_ingested(connection, clean.groupby(["symbol", "data_source"]).size().to_dict())
+    return clean, outcomes
 
 
 def validated(connection, windows: dict[str, Window], settings: Settings, source_order: list[str]) -> pd.DataFrame:

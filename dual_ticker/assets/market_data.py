@@ -79,12 +79,10 @@ def raw_bars(context: dg.AssetExecutionContext, database: DatabaseResource, feed
     delivery = bar_pipeline.fetch_missing(database.transaction, windows, settings.data.symbols,
                                           feeds.clients(settings, clock, first=active), context.run_id,
                                           context.log.info)
-    with database.transaction() as connection:
-        clean, clashes = bar_pipeline.land(connection, delivery, context.run_id, clock.now())
     live = AS_OF_TAG in context.run.tags and all(w.as_of < w.closed for w in windows.values())
     with database.transaction() as connection:
-        per_session = bar_pipeline.gate(connection, windows, clashes, settings, feeds.source_order(),
-                                        context.run_id, live)
+        clean, per_session = bar_pipeline.land_and_gate(connection, delivery, windows, settings,
+                                                        feeds.source_order(), context.run_id, clock.now(), live)
     landed = clean.groupby(["symbol", "data_source"]).size()
     return dg.MaterializeResult(
         metadata={

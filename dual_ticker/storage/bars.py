@@ -10,7 +10,7 @@ import pandas as pd
 from dual_ticker.features.indicators import FEATURE_COLUMNS
 
 RAW_COLUMNS = ["symbol", "timestamp", "data_source", "session", "open", "high", "low", "close",
-               "volume", "fetched_at", "run_id", "conflict"]
+               "volume", "fetched_at", "run_id", "conflict", "gate_status", "gate_run_id", "gate_reason"]
 CONTRACT_COLUMNS = ["timestamp", "symbol", *FEATURE_COLUMNS, "data_source"]
 _VALUE_COLUMNS = [c for c in CONTRACT_COLUMNS if c not in ("timestamp", "symbol")]
 
@@ -34,7 +34,7 @@ def _copy(cursor, table: str, frame: pd.DataFrame, columns: list[str]) -> None:
 
 
 def land_raw_bars(connection, bars: pd.DataFrame, run_id: str | None, fetched_at,
-                  conflicting: pd.DataFrame | None = None) -> int:
+                  conflicting: pd.DataFrame | None = None, verdicts: dict | None = None) -> int:
     """Stores a delivery (a `session` column names each row's session); a minute delivered again
     by the same source replaces the earlier row.
 
@@ -47,22 +47,30 @@ def land_raw_bars(connection, bars: pd.DataFrame, run_id: str | None, fetched_at
     flagged = pd.Series(False, index=bars.index)
     if conflicting is not None and not conflicting.empty:
         flagged = bars.set_index(keys).index.isin(conflicting.set_index(keys).index)
-    frame = bars.assign(fetched_at=pd.Timestamp(fetched_at), run_id=run_id, conflict=flagged)
+    verdicts = verdicts or {}
+    passed = bars["session"].map(lambda key: verdicts.get(key, (None, None))[0])
+    frame = bars.assign(
+        fetched_at=pd.Timestamp(fetched_at), run_id=run_id, conflict=flagged,
+        gate_status=passed.map({True: "passed", False: "rejected"}).fillna("pending"),
+        gate_run_id=run_id if verdicts else None,
+        gate_reason=bars["session"].map(lambda key: verdicts.get(key, (None, None))[1]),
+    )
     with connection.cursor() as cursor:
         cursor.execute("CREATE TEMP TABLE incoming_raw (LIKE raw_bars INCLUDING DEFAULTS) ON COMMIT DROP")
         _copy(cursor, "incoming_raw", frame, RAW_COLUMNS)
         cursor.execute(
             """
             INSERT INTO raw_bars AS r (symbol, "timestamp", data_source, session, open, high, low, close,
-                                       volume, fetched_at, run_id, conflict)
+                                       volume, fetched_at, run_id, conflict, gate_status, gate_run_id, gate_reason)
             SELECT symbol, "timestamp", data_source, session, open, high, low, close, volume, fetched_at,
-                   run_id, conflict
+                   run_id, conflict, gate_status, gate_run_id, gate_reason
             FROM incoming_raw
             ON CONFLICT (symbol, "timestamp", data_source) DO UPDATE SET
                 session = EXCLUDED.session, open = EXCLUDED.open, high = EXCLUDED.high,
                 low = EXCLUDED.low, close = EXCLUDED.close, volume = EXCLUDED.volume,
                 fetched_at = EXCLUDED.fetched_at, run_id = EXCLUDED.run_id, conflict = EXCLUDED.conflict,
-                gate_status = 'pending', gate_run_id = NULL, gate_reason = NULL
+                gate_status = EXCLUDED.gate_status, gate_run_id = EXCLUDED.gate_run_id,
+                gate_reason = EXCLUDED.gate_reason
             """
         )
         cursor.execute("DROP TABLE incoming_raw")
@@ -70,15 +78,34 @@ def land_raw_bars(connection, bars: pd.DataFrame, run_id: str | None, fetched_at
 
 
 def _frame(cursor, columns: list[str]) -> pd.DataFrame:
+    """Rows as a frame; "timestamp" arrives as epoch seconds and prices as float8 (see _select)."""
     frame = pd.DataFrame(cursor.fetchall(), columns=columns)
     if "timestamp" in frame:
-        frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
+        frame["timestamp"] = pd.to_datetime(frame["timestamp"].astype("float64"), unit="s", utc=True)
     for column in ("open", "high", "low", "close"):
         if column in frame:
             frame[column] = frame[column].astype("float64")
     if "volume" in frame:
         frame["volume"] = frame["volume"].astype("int64")
+    if "conflict" in frame:
+        frame["conflict"] = frame["conflict"].astype(bool)
     return frame
+
+
+def _select(columns: list[str], alias: str = "") -> str:
+    """SELECT list that converts in the server: epoch seconds and float8 parse fast in pandas."""
+    prefix = f"{alias}." if alias else ""
+    parts = []
+    for column in columns:
+        if column == "timestamp":
+            parts.append(f'extract(epoch FROM {prefix}"timestamp")::float8')
+        elif column in ("open", "high", "low", "close"):
+            parts.append(f'{prefix}"{column}"::float8')
+        elif column == "session":
+            parts.append(f"{prefix}session::text")
+        else:
+            parts.append(f'{prefix}"{column}"')
+    return ", ".join(parts)
 
 
 def raw_rows(connection, sessions: list[str], symbols) -> pd.DataFrame:
@@ -87,7 +114,7 @@ def raw_rows(connection, sessions: list[str], symbols) -> pd.DataFrame:
                "gate_status", "conflict", "gate_reason"]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT session::text, {", ".join(f'"{c}"' for c in columns[1:])} FROM raw_bars
+            f"""SELECT {_select(columns)} FROM raw_bars
                 WHERE session = ANY(%s::date[]) AND symbol = ANY(%s)
                 ORDER BY session, symbol, "timestamp", data_source""",
             (list(sessions), list(symbols)),
@@ -99,7 +126,7 @@ def stored_starts(connection, sessions: list[str], symbols) -> pd.DataFrame:
     """The distinct bar starts stored per session and symbol (any source)."""
     with connection.cursor() as cursor:
         cursor.execute(
-            """SELECT DISTINCT session::text, symbol, "timestamp" FROM raw_bars
+            f"""SELECT DISTINCT {_select(["session", "symbol", "timestamp"])} FROM raw_bars
                WHERE session = ANY(%s::date[]) AND symbol = ANY(%s)""",
             (list(sessions), list(symbols)),
         )
@@ -107,15 +134,19 @@ def stored_starts(connection, sessions: list[str], symbols) -> pd.DataFrame:
 
 
 def mark_gate(connection, verdicts: dict[str, tuple[bool, str | None]], symbols, run_id: str | None) -> int:
-    """Marks each session's raw rows passed or rejected by this run, with the reason."""
+    """Marks each session's raw rows passed or rejected by this run, with the reason (rows whose
+    mark is already right are left alone)."""
     keys = list(verdicts)
     with connection.cursor() as cursor:
         cursor.execute(
             """UPDATE raw_bars r SET gate_status = v.status, gate_run_id = %s, gate_reason = v.reason
                FROM unnest(%s::date[], %s::text[], %s::text[]) AS v(session, status, reason)
-               WHERE r.session = v.session AND r.symbol = ANY(%s)""",
+               WHERE r.session = v.session AND r.symbol = ANY(%s)
+                 AND (r.gate_status <> v.status
+                      OR (v.status = 'rejected' AND (r.gate_run_id IS DISTINCT FROM %s
+                                                     OR r.gate_reason IS DISTINCT FROM v.reason)))""",
             (run_id, keys, ["passed" if verdicts[k][0] else "rejected" for k in keys],
-             [verdicts[k][1] for k in keys], list(symbols)),
+             [verdicts[k][1] for k in keys], list(symbols), run_id),
         )
         return cursor.rowcount
 
@@ -125,7 +156,7 @@ def history_before(connection, symbols, before: pd.Timestamp, bars_per_symbol: i
     columns = ["symbol", "timestamp", "open", "high", "low", "close", "volume", "data_source"]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT {", ".join(f'b."{c}"' for c in columns)}
+            f"""SELECT {_select(columns, "b")}
                 FROM unnest(%s::text[]) AS s(symbol)
                 CROSS JOIN LATERAL (
                     SELECT * FROM dual_ticker_bars d
