@@ -67,17 +67,16 @@ def naive(url: str, replay: Path) -> dict:
     for symbol in ("NVDA", "MSFT"):
         bars = pd.read_csv(replay / f"{symbol}.csv")
         good = []
-        for row in bars.itertuples(index=False):
-            ok = (row.low <= min(row.open, row.close) and row.high >= max(row.open, row.close)
-                  and row.low > 0 and row.volume >= 0)
-            good.append(ok)
+        for _, row in bars.iterrows():  # row-wise validation, as a script would write it
+            good.append(row["low"] <= min(row["open"], row["close"]) and row["high"] >= max(row["open"], row["close"])
+                        and row["low"] > 0 and row["volume"] >= 0)
         bars = bars[good]
         bars["timestamp"] = pd.to_datetime(bars["timestamp"]).dt.tz_localize("America/New_York").dt.tz_convert("UTC")
         frames.append(bars.assign(symbol=symbol, data_source="replay"))
     bars = pd.concat(frames, ignore_index=True)
     featured = compute_features(bars.iloc[0:0], bars).drop(columns=["bars_before"])
     engine = create_engine(dagster_url(url))
-    featured.to_sql("naive_bars", engine, if_exists="replace", index=False, chunksize=10_000)
+    featured.to_sql("naive_bars", engine, if_exists="replace", index=False)
     engine.dispose()
     return {"rows": len(featured), "seconds": round(time.perf_counter() - began, 3)}
 

@@ -11,7 +11,7 @@ import pandas as pd
 from dual_ticker.bar_series import aggregate
 from dual_ticker.feeds.base import BAR_COLUMNS, FeedEmpty, IntradayFeed, empty_bars
 from dual_ticker.feeds.failover import fetch_with_failover
-from dual_ticker.market_calendar import NEW_YORK
+from dual_ticker.market_calendar import NEW_YORK, new_york_dates
 from dual_ticker.quality.gate import gated_bars, raw_bars_outcomes_by_session
 from dual_ticker.quality.rules import Outcome, Window, delivery_conflicts
 from dual_ticker.settings import Settings
@@ -77,7 +77,7 @@ def fetch_missing(connection_factory, windows: dict[str, Window], symbols: Seque
 
 def _within(bars: pd.DataFrame, lacking: dict[str, tuple]) -> pd.DataFrame:
     """The delivered bars inside each session's lacking window, tagged with the session key."""
-    local_day = bars["timestamp"].dt.tz_convert(NEW_YORK).dt.strftime("%Y-%m-%d")
+    local_day = new_york_dates(bars["timestamp"])
     bounds = pd.DataFrame({"key": list(lacking), "lo": [w[0] for w in lacking.values()],
                            "hi": [w[1] for w in lacking.values()]}).set_index("key")
     lo, hi = local_day.map(bounds["lo"]), local_day.map(bounds["hi"])

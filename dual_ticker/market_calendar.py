@@ -75,3 +75,9 @@ def session_of(moment: pd.Timestamp) -> pd.Timestamp | None:
 def latest_session(at: pd.Timestamp) -> pd.Timestamp:
     """The session on or before the New York date of `at`."""
     return nyse().date_to_session(session_label(at.tz_convert(NEW_YORK)), direction="previous")
+
+
+def new_york_dates(timestamps: pd.Series) -> pd.Series:
+    """'YYYY-MM-DD' of each moment in New York (vectorised: strftime is slow on large frames)."""
+    wall = timestamps.dt.tz_convert(NEW_YORK).dt.tz_localize(None).to_numpy().astype("datetime64[D]")
+    return pd.Series(wall.astype(str), index=timestamps.index, dtype=object)

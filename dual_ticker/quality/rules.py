@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from dual_ticker.market_calendar import NEW_YORK
+from dual_ticker.market_calendar import NEW_YORK, new_york_dates
 from dual_ticker.quality.schemas import BarSchema, schema_failures
 from dual_ticker.settings import ValidationSettings
 
@@ -92,7 +92,7 @@ def check_timestamps(rows: pd.DataFrame, clashes: pd.DataFrame, keys, check: str
     minute_of_day = local.dt.hour * 60 + local.dt.minute
     kinds = {
         "off_grid": _groups(rows[rows["timestamp"] != rows["timestamp"].dt.floor("min")]),
-        "wrong_day": _groups(rows[local.dt.strftime("%Y-%m-%d") != rows["session"]]),
+        "wrong_day": _groups(rows[new_york_dates(rows["timestamp"]) != rows["session"]]),
         "night": _groups(rows[(minute_of_day < 4 * 60) | (minute_of_day >= 20 * 60)]),
         "clash": _groups(clashes),
     }
