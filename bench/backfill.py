@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.year_data import YEAR, write_year
+from bench.year_data import YEAR
 from dual_ticker import bar_pipeline
 from dual_ticker.features.indicators import compute_features
 from dual_ticker.feeds.replay import ReplayFeed
@@ -37,11 +37,21 @@ def pipeline(url: str, replay: Path, settings) -> dict:
     def connections():
         return transaction(url)
 
-    delivery = bar_pipeline.fetch_missing(connections, windows, settings.data.symbols, [ReplayFeed(replay)], "bench")
+    delivery = bar_pipeline.fetch_missing(
+        connections, windows, settings.data.symbols, [ReplayFeed(replay)], "bench"
+    )
     mark("fetch")
     with transaction(url) as connection:
-        _, outcomes = bar_pipeline.land_and_gate(connection, delivery, windows, settings, ["replay"], "bench",
-                                                 pd.Timestamp("2020-01-01", tz="UTC"), False)
+        _, outcomes = bar_pipeline.land_and_gate(
+            connection,
+            delivery,
+            windows,
+            settings,
+            ["replay"],
+            "bench",
+            pd.Timestamp("2020-01-01", tz="UTC"),
+            False,
+        )
     assert not any(o.blocks for results in outcomes.values() for o in results)
     mark("land_and_gate")
     with transaction(url) as connection:
@@ -68,10 +78,18 @@ def naive(url: str, replay: Path) -> dict:
         bars = pd.read_csv(replay / f"{symbol}.csv")
         good = []
         for _, row in bars.iterrows():  # row-wise validation, as a script would write it
-            good.append(row["low"] <= min(row["open"], row["close"]) and row["high"] >= max(row["open"], row["close"])
-                        and row["low"] > 0 and row["volume"] >= 0)
+            good.append(
+                row["low"] <= min(row["open"], row["close"])
+                and row["high"] >= max(row["open"], row["close"])
+                and row["low"] > 0
+                and row["volume"] >= 0
+            )
         bars = bars[good]
-        bars["timestamp"] = pd.to_datetime(bars["timestamp"]).dt.tz_localize("America/New_York").dt.tz_convert("UTC")
+        bars["timestamp"] = (
+            pd.to_datetime(bars["timestamp"])
+            .dt.tz_localize("America/New_York")
+            .dt.tz_convert("UTC")
+        )
         frames.append(bars.assign(symbol=symbol, data_source="replay"))
     bars = pd.concat(frames, ignore_index=True)
     featured = compute_features(bars.iloc[0:0], bars).drop(columns=["bars_before"])
@@ -83,7 +101,9 @@ def naive(url: str, replay: Path) -> dict:
 
 def main(kind: str, url: str, replay: str) -> None:
     settings = load_settings({"DUAL_TICKER_HOME": "/tmp/unused"})
-    result = pipeline(url, Path(replay), settings) if kind == "pipeline" else naive(url, Path(replay))
+    result = (
+        pipeline(url, Path(replay), settings) if kind == "pipeline" else naive(url, Path(replay))
+    )
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     print(json.dumps(result))
 

@@ -16,8 +16,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--ui-port", type=int, default=3000)
     database = commands.add_parser("db", help="the embedded PostgreSQL")
     database.add_argument("action", choices=["start", "stop", "status"])
-    commands.add_parser("dagster", help="run the dagster CLI against the project's instance",
-                        add_help=False)
+    commands.add_parser(
+        "dagster", help="run the dagster CLI against the project's instance", add_help=False
+    )
     args, rest = parser.parse_known_args(argv)
     try:
         settings = load_settings()

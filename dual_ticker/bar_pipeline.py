@@ -26,7 +26,9 @@ class GateNotPassed(RuntimeError):
     """Downstream asked for a session whose raw bars have not passed the gate."""
 
 
-def missing_windows(stored: pd.DataFrame, windows: dict[str, Window], symbol: str) -> dict[str, tuple]:
+def missing_windows(
+    stored: pd.DataFrame, windows: dict[str, Window], symbol: str
+) -> dict[str, tuple]:
     """Per session, the [start, as_of) the symbol still lacks: from its first missing regular
     minute (a gap is fetched again), else after its latest stored bar; the whole day if none."""
     own = stored[stored["symbol"] == symbol]
@@ -37,7 +39,9 @@ def missing_windows(stored: pd.DataFrame, windows: dict[str, Window], symbol: st
         if present is None or present.empty:
             start = pd.Timestamp(key).tz_localize(NEW_YORK).tz_convert("UTC")
         else:
-            expected = pd.date_range(window.opened, min(window.closed, window.as_of) - MINUTE, freq=MINUTE)
+            expected = pd.date_range(
+                window.opened, min(window.closed, window.as_of) - MINUTE, freq=MINUTE
+            )
             gaps = expected.difference(pd.DatetimeIndex(present))
             start = gaps[0] if len(gaps) else present.max() + MINUTE
         if start + MINUTE <= window.as_of:
@@ -45,9 +49,14 @@ def missing_windows(stored: pd.DataFrame, windows: dict[str, Window], symbol: st
     return lacking
 
 
-def fetch_missing(connection_factory, windows: dict[str, Window], symbols: Sequence[str],
-                  clients: Sequence[IntradayFeed], run_id: str | None,
-                  warn: Callable[[str], None] = lambda message: None) -> pd.DataFrame:
+def fetch_missing(
+    connection_factory,
+    windows: dict[str, Window],
+    symbols: Sequence[str],
+    clients: Sequence[IntradayFeed],
+    run_id: str | None,
+    warn: Callable[[str], None] = lambda message: None,
+) -> pd.DataFrame:
     """What each symbol lacks up to each session's as_of, in one request window per symbol, from
     the first feed that delivers; every attempt recorded in feed health."""
     with connection_factory() as connection:
@@ -59,10 +68,11 @@ def fetch_missing(connection_factory, windows: dict[str, Window], symbols: Seque
             continue
         start = min(s for s, _ in lacking.values())
         end = max(e for _, e in lacking.values())
-        attempts = []
+        attempts: list[tuple] = []  # recorded durably once the fetch is over
         try:
-            result = fetch_with_failover(symbol, start, end, end, clients,
-                                         lambda *attempt: attempts.append(attempt))
+            result = fetch_with_failover(
+                symbol, start, end, end, clients, lambda *attempt, log=attempts: log.append(attempt)
+            )
             bars = result.bars
         except FeedEmpty as empty:  # nothing traded yet: absent minutes are never fabricated
             warn(str(empty))
@@ -70,24 +80,45 @@ def fetch_missing(connection_factory, windows: dict[str, Window], symbols: Seque
         finally:
             with connection_factory() as connection:
                 for feed, sym, outcome, latency, count, detail in attempts:
-                    feed_health.record_request(connection, feed, sym, outcome, latency, count, detail, run_id)
+                    feed_health.record_request(
+                        connection, feed, sym, outcome, latency, count, detail, run_id
+                    )
         deliveries.append(_within(bars, lacking))
-    return pd.concat(deliveries, ignore_index=True) if deliveries else empty_bars().assign(session=[])
+    return (
+        pd.concat(deliveries, ignore_index=True) if deliveries else empty_bars().assign(session=[])
+    )
 
 
 def _within(bars: pd.DataFrame, lacking: dict[str, tuple]) -> pd.DataFrame:
     """The delivered bars inside each session's lacking window, tagged with the session key."""
     local_day = new_york_dates(bars["timestamp"])
-    bounds = pd.DataFrame({"key": list(lacking), "lo": [w[0] for w in lacking.values()],
-                           "hi": [w[1] for w in lacking.values()]}).set_index("key")
+    bounds = pd.DataFrame(
+        {
+            "key": list(lacking),
+            "lo": [w[0] for w in lacking.values()],
+            "hi": [w[1] for w in lacking.values()],
+        }
+    ).set_index("key")
     lo, hi = local_day.map(bounds["lo"]), local_day.map(bounds["hi"])
-    keep = lo.notna() & (bars["timestamp"] >= lo) & (bars["timestamp"] < hi) & (bars["timestamp"] + MINUTE <= hi)
+    keep = (
+        lo.notna()
+        & (bars["timestamp"] >= lo)
+        & (bars["timestamp"] < hi)
+        & (bars["timestamp"] + MINUTE <= hi)
+    )
     return bars[keep.to_numpy()].assign(session=local_day[keep.to_numpy()]).reset_index(drop=True)
 
 
-def land_and_gate(connection, delivery: pd.DataFrame, windows: dict[str, Window], settings: Settings,
-                  source_order: list[str], run_id: str | None, fetched_at, live: bool
-                  ) -> tuple[pd.DataFrame, dict[str, list[Outcome]]]:
+def land_and_gate(
+    connection,
+    delivery: pd.DataFrame,
+    windows: dict[str, Window],
+    settings: Settings,
+    source_order: list[str],
+    run_id: str | None,
+    fetched_at,
+    live: bool,
+) -> tuple[pd.DataFrame, dict[str, list[Outcome]]]:
     """Lands a delivery in raw_bars and gates the sessions, in the caller's transaction: the rules
     run on the stored rows with the delivery merged in, the delivery is stored with its verdict,
     earlier rows whose verdict changed are re-marked (with the run and the reason), failures are
@@ -95,25 +126,38 @@ def land_and_gate(connection, delivery: pd.DataFrame, windows: dict[str, Window]
     symbols = settings.data.symbols
     clean, clashes = delivery_conflicts(delivery[[*BAR_COLUMNS, "session"]])
     keys = ["symbol", "timestamp", "data_source"]
-    flagged = clean.set_index(keys).index.isin(clashes.set_index(keys).index) if len(clashes) else False
+    flagged = (
+        clean.set_index(keys).index.isin(clashes.set_index(keys).index) if len(clashes) else False
+    )
     stored = bar_store.raw_rows(connection, list(windows), symbols)
     if len(clean) and len(stored):
         stored = stored[~stored.set_index(keys).index.isin(clean.set_index(keys).index)]
-    merged = pd.concat([stored, clean.assign(conflict=flagged, gate_status="pending", gate_reason=None)],
-                       ignore_index=True)
+    merged = pd.concat(
+        [stored, clean.assign(conflict=flagged, gate_status="pending", gate_reason=None)],
+        ignore_index=True,
+    )
     outcomes = raw_bars_outcomes_by_session(merged, clashes, windows, settings, source_order, live)
     verdicts = {}
     for key, session_outcomes in outcomes.items():
         blocking = [o for o in session_outcomes if o.blocks]
-        verdicts[key] = (not blocking, "; ".join(f"{o.reason}: {o.description}" for o in blocking) or None)
-        record_failures(connection, [o for o in session_outcomes if not o.passed], run_id, key, "raw_bars")
+        verdicts[key] = (
+            not blocking,
+            "; ".join(f"{o.reason}: {o.description}" for o in blocking) or None,
+        )
+        record_failures(
+            connection, [o for o in session_outcomes if not o.passed], run_id, key, "raw_bars"
+        )
     bar_store.land_raw_bars(connection, clean, run_id, fetched_at, clashes, verdicts)
     bar_store.mark_gate(connection, verdicts, symbols, run_id)
-    feed_health.record_ingested(connection, clean.groupby(["symbol", "data_source"]).size().to_dict())
+    feed_health.record_ingested(
+        connection, clean.groupby(["symbol", "data_source"]).size().to_dict()
+    )
     return clean, outcomes
 
 
-def validated(connection, windows: dict[str, Window], settings: Settings, source_order: list[str]) -> pd.DataFrame:
+def validated(
+    connection, windows: dict[str, Window], settings: Settings, source_order: list[str]
+) -> pd.DataFrame:
     """The sessions' gated bars at the configured bar size; refuses sessions that did not pass."""
     rows = bar_store.raw_rows(connection, list(windows), settings.data.symbols)
     regular = gated_bars(rows, windows, source_order)
@@ -121,8 +165,10 @@ def validated(connection, windows: dict[str, Window], settings: Settings, source
     if not unpassed.empty:
         first = unpassed.iloc[0]
         why = first["gate_reason"] or "not gated yet"
-        raise GateNotPassed(f"session {first['session']} has not passed the quality gate ({why}); "
-                            "fix the data and materialize raw_bars for it again")
+        raise GateNotPassed(
+            f"session {first['session']} has not passed the quality gate ({why}); "
+            "fix the data and materialize raw_bars for it again"
+        )
     regular[["open", "high", "low", "close"]] = regular[["open", "high", "low", "close"]].round(4)
     as_of = regular["session"].map({key: window.as_of for key, window in windows.items()})
     return aggregate(regular[[*BAR_COLUMNS, "session"]], settings.data.bar_size, as_of)

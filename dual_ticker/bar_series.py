@@ -15,7 +15,11 @@ def prefer_sources(rows: pd.DataFrame, source_order: list[str]) -> pd.DataFrame:
     rank = {name: position for position, name in enumerate(source_order)}
     ranked = rows.assign(_rank=rows["data_source"].map(rank).fillna(len(rank)))
     ranked = ranked.sort_values(["symbol", "timestamp", "_rank"], kind="stable")
-    return ranked.drop_duplicates(["symbol", "timestamp"], keep="first").drop(columns="_rank").reset_index(drop=True)
+    return (
+        ranked.drop_duplicates(["symbol", "timestamp"], keep="first")
+        .drop(columns="_rank")
+        .reset_index(drop=True)
+    )
 
 
 def regular_session(rows: pd.DataFrame, session: pd.Timestamp) -> pd.DataFrame:
@@ -37,7 +41,11 @@ def aggregate(bars: pd.DataFrame, bar_minutes: int, as_of) -> pd.DataFrame:
     keys = ["session", "symbol"] if "session" in bars else ["symbol"]
     if bar_minutes == 1:
         return complete.sort_values([*keys, "timestamp"]).reset_index(drop=True)
-    grouped = complete.assign(_bucket=bucket[complete.index]).sort_values("timestamp").groupby([*keys, "_bucket"], sort=True)
+    grouped = (
+        complete.assign(_bucket=bucket[complete.index])
+        .sort_values("timestamp")
+        .groupby([*keys, "_bucket"], sort=True)
+    )
     result = grouped.agg(OHLCV)
     result["data_source"] = grouped["data_source"].agg(lambda s: "+".join(sorted(set(s))))
     result = result.reset_index().rename(columns={"_bucket": "timestamp"})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pandas as pd
 
@@ -12,7 +12,7 @@ class Clock:
     """Supplies the current time as a UTC pandas Timestamp."""
 
     def now(self) -> pd.Timestamp:
-        return pd.Timestamp(datetime.now(timezone.utc))
+        return pd.Timestamp(datetime.now(UTC))
 
 
 @dataclass

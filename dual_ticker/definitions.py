@@ -27,12 +27,17 @@ def build_resources(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> dict:
     return {
         "database": database,
         "feeds": FeedResource(
-            primary=settings.feeds.primary, fallback=settings.feeds.fallback, replay_dir=str(settings.replay_dir),
+            primary=settings.feeds.primary,
+            fallback=settings.feeds.fallback,
+            replay_dir=str(settings.replay_dir),
             alphavantage_api_key=dg.EnvVar("ALPHAVANTAGE_API_KEY") if uses_alpha_vantage else None,
         ),
         "session_frames": SessionFrameIOManager(database=database),
         "alerts": AlertResource(
-            webhook_url=dg.EnvVar("DUAL_TICKER_ALERT_WEBHOOK") if settings.endpoints.alert_webhook else None),
+            webhook_url=dg.EnvVar("DUAL_TICKER_ALERT_WEBHOOK")
+            if settings.endpoints.alert_webhook
+            else None
+        ),
         "settings": settings,
         "clock": clock,
     }

@@ -18,7 +18,9 @@ from dual_ticker.storage import feed_health
 PROBE_WINDOW = pd.Timedelta(minutes=5)
 
 
-def probe(feeds: FeedResource, settings: Settings, clock: Clock, database: DatabaseResource) -> bool:
+def probe(
+    feeds: FeedResource, settings: Settings, clock: Clock, database: DatabaseResource
+) -> bool:
     """One small live request to the primary, recorded like any other request."""
     client = feeds.client(feeds.primary, settings, clock)
     symbol, now = settings.data.symbols[0], clock.now()
@@ -29,29 +31,48 @@ def probe(feeds: FeedResource, settings: Settings, clock: Clock, database: Datab
     except FeedError as error:
         outcome, count, detail = error.reason, 0, str(error)
     with database.transaction() as connection:
-        feed_health.record_request(connection, client.name, symbol, outcome, time.perf_counter() - began,
-                                   count, detail, "probe")
+        feed_health.record_request(
+            connection,
+            client.name,
+            symbol,
+            outcome,
+            time.perf_counter() - began,
+            count,
+            detail,
+            "probe",
+        )
     return outcome == "ok"
 
 
-def evaluate_failover(database: DatabaseResource, feeds: FeedResource, settings: Settings, clock: Clock,
-                      alerts: AlertResource) -> Switch | None:
+def evaluate_failover(
+    database: DatabaseResource,
+    feeds: FeedResource,
+    settings: Settings,
+    clock: Clock,
+    alerts: AlertResource,
+) -> Switch | None:
     """One evaluation: returns the switch it made, if any (the alert is stored and posted)."""
     primary, config = feeds.primary, settings.feeds
     with database.transaction() as connection:
         state = feed_health.load_state(connection, primary)
         outcomes = feed_health.recent_outcomes(connection, primary, config.failover_after_failures)
-        state, switch = after_requests(state, primary, feeds.fallback, outcomes, config.failover_after_failures)
+        state, switch = after_requests(
+            state, primary, feeds.fallback, outcomes, config.failover_after_failures
+        )
         feed_health.save_state(connection, state)
     if switch is None and probe_due(state, primary, clock.now(), config.probe_interval_seconds):
         healthy = probe(feeds, settings, clock, database)
         with database.transaction() as connection:
             state = feed_health.load_state(connection, primary)
-            state, switch = after_probe(state, primary, healthy, config.failback_after_probes, clock.now())
+            state, switch = after_probe(
+                state, primary, healthy, config.failback_after_probes, clock.now()
+            )
             feed_health.save_state(connection, state)
     if switch is not None:
         with database.transaction() as connection:
-            raise_alert(connection, "feed_switch", f"feed_switch:{switch.number}", "WARN", switch.message)
+            raise_alert(
+                connection, "feed_switch", f"feed_switch:{switch.number}", "WARN", switch.message
+            )
         alerts.deliver(database.connection_url())
     return switch
 
@@ -61,9 +82,14 @@ def evaluate_failover(database: DatabaseResource, feeds: FeedResource, settings:
     default_status=dg.DefaultSensorStatus.RUNNING,
     description="Switches the active feed after repeated primary failures and back after healthy probes.",
 )
-def feed_failover_sensor(context: dg.SensorEvaluationContext, database: DatabaseResource, feeds: FeedResource,
-                         settings: dg.ResourceParam[Settings], clock: dg.ResourceParam[Clock],
-                         alerts: AlertResource):
+def feed_failover_sensor(
+    context: dg.SensorEvaluationContext,
+    database: DatabaseResource,
+    feeds: FeedResource,
+    settings: dg.ResourceParam[Settings],
+    clock: dg.ResourceParam[Clock],
+    alerts: AlertResource,
+):
     if feeds.fallback is None:
         return dg.SkipReason("no fallback feed configured: nothing to fail over to")
     switch = evaluate_failover(database, feeds, settings, clock, alerts)

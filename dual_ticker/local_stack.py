@@ -47,19 +47,32 @@ def run(settings: Settings, ui_port: int = 3000) -> int:
     started_database = settings.database_url is None and embedded.running_url(settings.home) is None
     environment = prepare(settings)
     commands = {
-        "dagster": [_bin("dagster"), "dev", "-w", str(PROJECT_ROOT / "workspace.yaml"),
-                    "-h", "127.0.0.1", "-p", str(ui_port)],
+        "dagster": [
+            _bin("dagster"),
+            "dev",
+            "-w",
+            str(PROJECT_ROOT / "workspace.yaml"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(ui_port),
+        ],
         "sidecar": [sys.executable, "-m", "dual_ticker.monitoring"],
     }
     processes = {
         name: subprocess.Popen(command, env=environment, cwd=PROJECT_ROOT, start_new_session=True)
         for name, command in commands.items()
-        if name != "sidecar" or (PROJECT_ROOT / "dual_ticker" / "monitoring" / "__main__.py").exists()
+        if name != "sidecar"
+        or (PROJECT_ROOT / "dual_ticker" / "monitoring" / "__main__.py").exists()
     }
     endpoints = settings.endpoints
-    print(f"Dagster UI:  http://127.0.0.1:{ui_port}  (assets, checks, runs; daemon runs schedules and sensors)")
+    print(
+        f"Dagster UI:  http://127.0.0.1:{ui_port}  (assets, checks, runs; daemon runs schedules and sensors)"
+    )
     if "sidecar" in processes:
-        print(f"Monitoring:  http://{endpoints.sidecar_host}:{endpoints.sidecar_port}/monitoring/health")
+        print(
+            f"Monitoring:  http://{endpoints.sidecar_host}:{endpoints.sidecar_port}/monitoring/health"
+        )
     print("Stop with Ctrl-C.")
     stopping = False
 

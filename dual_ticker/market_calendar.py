@@ -29,7 +29,9 @@ def is_session(day: str | date | pd.Timestamp) -> bool:
 def require_session(day: str | date | pd.Timestamp) -> pd.Timestamp:
     label = session_label(day)
     if not nyse().is_session(label):
-        raise ValueError(f"{label.date()} is not an NYSE session (weekend or holiday); pick a trading day")
+        raise ValueError(
+            f"{label.date()} is not an NYSE session (weekend or holiday); pick a trading day"
+        )
     return label
 
 
@@ -52,7 +54,9 @@ def non_session_weekdays(start, end) -> list[pd.Timestamp]:
     return list(weekdays.difference(sessions_between(start, end)))
 
 
-def expected_bar_starts(day, bar_minutes: int, as_of: pd.Timestamp | None = None) -> pd.DatetimeIndex:
+def expected_bar_starts(
+    day, bar_minutes: int, as_of: pd.Timestamp | None = None
+) -> pd.DatetimeIndex:
     """UTC starts of the bars the session holds, complete by as_of (start + bar <= as_of)."""
     opened, closed = session_open(day), session_close(day)
     step = pd.Timedelta(minutes=bar_minutes)
@@ -79,5 +83,7 @@ def latest_session(at: pd.Timestamp) -> pd.Timestamp:
 
 def new_york_dates(timestamps: pd.Series) -> pd.Series:
     """'YYYY-MM-DD' of each moment in New York (vectorised: strftime is slow on large frames)."""
-    wall = timestamps.dt.tz_convert(NEW_YORK).dt.tz_localize(None).to_numpy().astype("datetime64[D]")
+    wall = (
+        timestamps.dt.tz_convert(NEW_YORK).dt.tz_localize(None).to_numpy().astype("datetime64[D]")
+    )
     return pd.Series(wall.astype(str), index=timestamps.index, dtype=object)

@@ -70,16 +70,26 @@ class FeedResource(dg.ConfigurableResource):
             from dual_ticker.feeds.alpha_vantage import AlphaVantageFeed
 
             if not self.alphavantage_api_key:
-                raise dg.Failure("ALPHAVANTAGE_API_KEY is not set; export it, or use feeds.primary: replay")
+                raise dg.Failure(
+                    "ALPHAVANTAGE_API_KEY is not set; export it, or use feeds.primary: replay"
+                )
             staleness = pd.Timedelta(minutes=settings.validation.max_staleness_minutes)
-            return AlphaVantageFeed.from_settings(self.alphavantage_api_key, settings.feeds, settings.endpoints,
-                                                  clock=clock, staleness=staleness)
+            return AlphaVantageFeed.from_settings(
+                self.alphavantage_api_key,
+                settings.feeds,
+                settings.endpoints,
+                clock=clock,
+                staleness=staleness,
+            )
         from dual_ticker.feeds.yahoo import YahooFinanceFeed
 
-        return YahooFinanceFeed.from_settings(settings.home / "yfinance", settings.feeds, settings.endpoints,
-                                              clock=clock)
+        return YahooFinanceFeed.from_settings(
+            settings.home / "yfinance", settings.feeds, settings.endpoints, clock=clock
+        )
 
-    def clients(self, settings: Settings, clock: Clock, first: str | None = None) -> list[IntradayFeed]:
+    def clients(
+        self, settings: Settings, clock: Clock, first: str | None = None
+    ) -> list[IntradayFeed]:
         order = self.source_order()
         if first in order:
             order = [first] + [name for name in order if name != first]

@@ -11,7 +11,11 @@ AS_OF_TAG = "dual_ticker/as_of"
 
 
 def session_as_of(
-    session: pd.Timestamp, now: pd.Timestamp, tagged: str | None, bar_minutes: int, max_bars: int | None
+    session: pd.Timestamp,
+    now: pd.Timestamp,
+    tagged: str | None,
+    bar_minutes: int,
+    max_bars: int | None,
 ) -> pd.Timestamp:
     """The scheduled tick (tag) for live runs, else now; never past the close (backfills end there).
 

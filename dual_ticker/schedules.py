@@ -28,8 +28,10 @@ def minute_request(tick: pd.Timestamp) -> dg.RunRequest | dg.SkipReason:
         return dg.SkipReason(f"{day.date()} is not an NYSE session")
     opened, closed = session_open(day), session_close(day)
     if not opened < tick <= closed:
-        return dg.SkipReason(f"{tick:%H:%M} is outside {day.date()}'s regular hours "
-                             f"({opened.tz_convert(NEW_YORK):%H:%M}-{closed.tz_convert(NEW_YORK):%H:%M})")
+        return dg.SkipReason(
+            f"{tick:%H:%M} is outside {day.date()}'s regular hours "
+            f"({opened.tz_convert(NEW_YORK):%H:%M}-{closed.tz_convert(NEW_YORK):%H:%M})"
+        )
     key = str(day.date())
     return dg.RunRequest(
         run_key=f"{key}@{tick.tz_convert('UTC').isoformat()}",

@@ -74,7 +74,9 @@ class VolumeRules(_Strict):
 class IndicatorRules(_Strict):
     rsi_min: float = 0.0
     rsi_max: float = 100.0
-    price_band: float = Field(gt=0, description="EMAs and VWAP within this fraction of the session range")
+    price_band: float = Field(
+        gt=0, description="EMAs and VWAP within this fraction of the session range"
+    )
 
 
 class ValidationSettings(_Strict):
@@ -134,7 +136,9 @@ class Settings(_Strict):
     validation: ValidationSettings
     validation_profile: Literal["standard", "live"]
     endpoints: Endpoints
-    live_trading_confirmed: bool = False  # DUAL_TICKER_LIVE_TRADING=yes: the environment's half of the permission
+    live_trading_confirmed: bool = (
+        False  # DUAL_TICKER_LIVE_TRADING=yes: the environment's half of the permission
+    )
 
     @property
     def missing_ratio_limits(self) -> tuple[float, float]:
@@ -147,13 +151,17 @@ class Settings(_Strict):
 
 def _read_yaml(path: Path) -> Mapping:
     if not path.is_file():
-        raise ConfigError(f"{path}: file not found; restore it from the repository or fix DUAL_TICKER_ENV")
+        raise ConfigError(
+            f"{path}: file not found; restore it from the repository or fix DUAL_TICKER_ENV"
+        )
     try:
         content = yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}:{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+        raise ConfigError(
+            f"{path}:{where}: not valid YAML ({getattr(exc, 'problem', exc)})"
+        ) from None
     if not isinstance(content, Mapping):
         raise ConfigError(f"{path}: expected a mapping of keys at the top level")
     return content
@@ -166,7 +174,9 @@ def _validate(model: type[BaseModel], content: Mapping, path: Path) -> BaseModel
         # A misspelt key is both unknown and a missing required one: name the misspelling.
         first = sorted(exc.errors(), key=lambda error: error["type"] != "extra_forbidden")[0]
         key = ".".join(str(part) for part in first["loc"]) or "(top level)"
-        got = f" (got {first['input']!r})" if first["type"] != "missing" and "input" in first else ""
+        got = (
+            f" (got {first['input']!r})" if first["type"] != "missing" and "input" in first else ""
+        )
         message = first["msg"].replace("Value error, ", "")
         if first["type"] == "extra_forbidden":
             message = "unknown key; remove it or check its spelling"
@@ -204,7 +214,9 @@ def environment_name(environ: Mapping[str, str] | None = None) -> str:
     environ = os.environ if environ is None else environ
     name = environ.get("DUAL_TICKER_ENV") or "dev"
     if name not in ENVIRONMENTS:
-        raise ConfigError(f"DUAL_TICKER_ENV: {name!r} is not one of dev, ci, prod; set one or unset it")
+        raise ConfigError(
+            f"DUAL_TICKER_ENV: {name!r} is not one of dev, ci, prod; set one or unset it"
+        )
     return name
 
 
@@ -238,5 +250,6 @@ def load_settings(
         validation=quality_file.validation,
         validation_profile=env_file.validation_profile,
         endpoints=_endpoints(environ),
-        live_trading_confirmed=(environ.get("DUAL_TICKER_LIVE_TRADING") or "").strip().lower() == "yes",
+        live_trading_confirmed=(environ.get("DUAL_TICKER_LIVE_TRADING") or "").strip().lower()
+        == "yes",
     )

@@ -24,7 +24,9 @@ def test_home() -> Path:
     A private folder, not pytest's tmp_path: pytest prunes old basetemp folders, which would
     delete a concurrently running session's database.
     """
-    home = Path(os.environ.get("DUAL_TICKER_TEST_HOME") or tempfile.mkdtemp(prefix="dual_ticker_test_home_"))
+    home = Path(
+        os.environ.get("DUAL_TICKER_TEST_HOME") or tempfile.mkdtemp(prefix="dual_ticker_test_home_")
+    )
     yield home
     embedded.stop(home)
     if "DUAL_TICKER_TEST_HOME" not in os.environ:

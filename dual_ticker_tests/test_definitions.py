@@ -5,8 +5,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import dagster as dg
-
 from dual_ticker.definitions import defs
 from dual_ticker.market_calendar import nyse
 from dual_ticker.partitions import SESSIONS
@@ -24,7 +22,10 @@ def test_asset_keys_and_blocking_checks():
     assert ("features", "check_features_indicator_bounds") in checks
     for key in graph.asset_check_keys:
         assert graph.get_check_spec(key).blocking, key
-    upstream = {k.to_user_string(): {p.to_user_string() for p in graph.get(k).parent_keys} for k in graph.get_all_asset_keys()}
+    upstream = {
+        k.to_user_string(): {p.to_user_string() for p in graph.get(k).parent_keys}
+        for k in graph.get_all_asset_keys()
+    }
     assert upstream["validated_bars"] == {"raw_bars"}
     assert upstream["features"] == {"validated_bars"}
     assert upstream["dual_ticker_bars"] == {"features"}
@@ -49,8 +50,18 @@ def test_dagster_validates_the_code_location(tmp_path):
     env = {**os.environ, "DUAL_TICKER_HOME": str(tmp_path / "home")}
     env.pop("DAGSTER_HOME", None)
     completed = subprocess.run(
-        [str(Path(sys.executable).parent / "dagster"), "definitions", "validate", "-m", "dual_ticker.definitions"],
-        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+        [
+            str(Path(sys.executable).parent / "dagster"),
+            "definitions",
+            "validate",
+            "-m",
+            "dual_ticker.definitions",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert completed.returncode == 0, completed.stderr[-2000:]
     assert "All code locations passed validation" in completed.stderr + completed.stdout

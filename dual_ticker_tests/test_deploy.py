@@ -13,7 +13,11 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 COMPOSE = ROOT / "deploy" / "docker-compose.yml"
-SECRETS = {"POSTGRES_PASSWORD": "pw-CANARY-1", "ALPHAVANTAGE_API_KEY": "key-CANARY-2", "GRAFANA_ADMIN_PASSWORD": "gf-CANARY-3"}
+SECRETS = {
+    "POSTGRES_PASSWORD": "pw-CANARY-1",
+    "ALPHAVANTAGE_API_KEY": "key-CANARY-2",
+    "GRAFANA_ADMIN_PASSWORD": "gf-CANARY-3",
+}
 
 
 def _instance_env(tmp_path, database_url):
@@ -21,33 +25,59 @@ def _instance_env(tmp_path, database_url):
     home.mkdir()
     shutil.copyfile(ROOT / "dagster.yaml", home / "dagster.yaml")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "DUAL_TICKER_"))}
-    return env | {"DAGSTER_HOME": str(home), "DUAL_TICKER_DATABASE_URL": database_url,
-                  "DUAL_TICKER_HOME": str(tmp_path / "state")}
+    return env | {
+        "DAGSTER_HOME": str(home),
+        "DUAL_TICKER_DATABASE_URL": database_url,
+        "DUAL_TICKER_HOME": str(tmp_path / "state"),
+    }
 
 
 def test_dagster_yaml_loads_against_postgresql(database_url, tmp_path):
     env = _instance_env(tmp_path, database_url)
-    info = subprocess.run([str(BIN / "dagster"), "instance", "info"], env=env, cwd=tmp_path,
-                          capture_output=True, text=True, timeout=120)
+    info = subprocess.run(
+        [str(BIN / "dagster"), "instance", "info"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert info.returncode == 0, info.stderr[-2000:]
     assert "run_storage: PostgresRunStorage" in info.stdout
     assert "event_log_storage: PostgresEventLogStorage" in info.stdout
     assert "schedule_storage: PostgresScheduleStorage" in info.stdout
     loaded = subprocess.run(
-        [sys.executable, "-c", "import dagster as dg; i = dg.DagsterInstance.get(); "
-         "print(type(i.run_coordinator).__name__, type(i._run_storage._storage).__name__ if hasattr(i._run_storage, '_storage') else '')"],
-        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+        [
+            sys.executable,
+            "-c",
+            "import dagster as dg; i = dg.DagsterInstance.get(); "
+            "print(type(i.run_coordinator).__name__, type(i._run_storage._storage).__name__ if hasattr(i._run_storage, '_storage') else '')",
+        ],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert loaded.returncode == 0, loaded.stderr[-2000:]
     assert loaded.stdout.startswith("QueuedRunCoordinator")
-    validate = subprocess.run([str(BIN / "dagster"), "definitions", "validate", "-w", str(ROOT / "workspace.yaml")],
-                              env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    validate = subprocess.run(
+        [str(BIN / "dagster"), "definitions", "validate", "-w", str(ROOT / "workspace.yaml")],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert validate.returncode == 0, validate.stderr[-2000:]
     # Dagster created its run storage in that server.
     import psycopg2
 
     connection = psycopg2.connect(database_url)
     with connection, connection.cursor() as cursor:
-        cursor.execute("SELECT to_regclass('runs') IS NOT NULL, to_regclass('event_logs') IS NOT NULL")
+        cursor.execute(
+            "SELECT to_regclass('runs') IS NOT NULL, to_regclass('event_logs') IS NOT NULL"
+        )
         assert cursor.fetchone() == (True, True)
     connection.close()
 
@@ -65,8 +95,13 @@ def test_production_instance_settings():
 def _compose(*args, env=None):
     if shutil.which("docker-compose") is None:
         pytest.skip("Debian's docker-compose is not installed (.ci/run installs it)")
-    return subprocess.run(["docker-compose", "-f", str(COMPOSE), *args], capture_output=True, text=True,
-                          env=env, timeout=60)
+    return subprocess.run(
+        ["docker-compose", "-f", str(COMPOSE), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
 
 
 def test_compose_file_validates_with_secrets_from_the_environment():
@@ -74,7 +109,15 @@ def test_compose_file_validates_with_secrets_from_the_environment():
     checked = _compose("config", env=env)
     assert checked.returncode == 0, checked.stderr
     services = yaml.safe_load(checked.stdout)["services"]
-    assert set(services) == {"timescaledb", "code-server", "webserver", "daemon", "sidecar", "prometheus", "grafana"}
+    assert set(services) == {
+        "timescaledb",
+        "code-server",
+        "webserver",
+        "daemon",
+        "sidecar",
+        "prometheus",
+        "grafana",
+    }
     assert all("healthcheck" in service for service in services.values())
     text = COMPOSE.read_text()
     assert not any(secret in text for secret in SECRETS.values())

@@ -5,7 +5,13 @@ import shutil
 import psycopg2
 import pytest
 
-from dual_ticker.storage.migrations import SQL_DIR, MigrationError, apply_migrations, migration_files, timescaledb_enabled
+from dual_ticker.storage.migrations import (
+    SQL_DIR,
+    MigrationError,
+    apply_migrations,
+    migration_files,
+    timescaledb_enabled,
+)
 
 
 def _columns(url, table):
@@ -13,7 +19,9 @@ def _columns(url, table):
     with connection, connection.cursor() as cursor:
         cursor.execute(
             "SELECT column_name, data_type, numeric_precision, numeric_scale FROM information_schema.columns "
-            "WHERE table_name = %s ORDER BY ordinal_position", (table,))
+            "WHERE table_name = %s ORDER BY ordinal_position",
+            (table,),
+        )
         rows = cursor.fetchall()
     connection.close()
     return rows
@@ -38,15 +46,38 @@ def test_migrations_apply_once_and_are_idempotent(empty_database):
 def test_contract_columns_and_types(database_url):
     columns = _columns(database_url, "dual_ticker_bars")
     assert [c[0] for c in columns] == [
-        "timestamp", "symbol", "open", "high", "low", "close", "volume", "rsi", "ema_short", "ema_long",
-        "vwap", "hour_sin", "hour_cos", "minute_sin", "minute_cos", "data_source", "created_at"]
+        "timestamp",
+        "symbol",
+        "open",
+        "high",
+        "low",
+        "close",
+        "volume",
+        "rsi",
+        "ema_short",
+        "ema_long",
+        "vwap",
+        "hour_sin",
+        "hour_cos",
+        "minute_sin",
+        "minute_cos",
+        "data_source",
+        "created_at",
+    ]
     types = {c[0]: c[1:] for c in columns}
     assert types["timestamp"][0] == "timestamp with time zone"
     assert types["close"] == ("numeric", 12, 4)
     assert types["volume"][0] == "bigint"
     assert types["rsi"][0] == "double precision"
     assert [c[0] for c in _columns(database_url, "current_positions")] == [
-        "id", "symbol", "qty", "avg_price", "market_value", "unrealized_pnl", "last_updated"]
+        "id",
+        "symbol",
+        "qty",
+        "avg_price",
+        "market_value",
+        "unrealized_pnl",
+        "last_updated",
+    ]
 
 
 def test_seed_insert_works_with_defaults(database_url):
@@ -55,7 +86,8 @@ def test_seed_insert_works_with_defaults(database_url):
         cursor.execute(
             "INSERT INTO dual_ticker_bars (timestamp, symbol, open, high, low, close, volume, rsi, ema_short, "
             "ema_long, vwap, hour_sin, hour_cos, minute_sin, minute_cos) VALUES "
-            "('2020-12-01 14:30+00', 'NVDA', 1, 2, 0.5, 1.5, 100, 50, 1, 1, 1, 0, 1, 0, 1)")
+            "('2020-12-01 14:30+00', 'NVDA', 1, 2, 0.5, 1.5, 100, 50, 1, 1, 1, 0, 1, 0, 1)"
+        )
         cursor.execute("SELECT data_source, created_at IS NOT NULL FROM dual_ticker_bars")
         assert cursor.fetchone() == ("unknown", True)
     connection.close()
@@ -69,15 +101,21 @@ def test_an_applied_migration_that_changed_is_refused(empty_database, tmp_path):
     sql = tmp_path / "sql"
     shutil.copytree(SQL_DIR, sql)
     apply_migrations(empty_database, sql)
-    (sql / "0002_dual_ticker_bars.sql").write_text("-- edited\n" + (sql / "0002_dual_ticker_bars.sql").read_text())
-    with pytest.raises(MigrationError, match="0002_dual_ticker_bars.sql changed after it was applied"):
+    (sql / "0002_dual_ticker_bars.sql").write_text(
+        "-- edited\n" + (sql / "0002_dual_ticker_bars.sql").read_text()
+    )
+    with pytest.raises(
+        MigrationError, match="0002_dual_ticker_bars.sql changed after it was applied"
+    ):
         apply_migrations(empty_database, sql)
 
 
 def test_a_failing_migration_leaves_nothing_half_applied(empty_database, tmp_path):
     sql = tmp_path / "sql"
     shutil.copytree(SQL_DIR, sql)
-    (sql / "9999_broken.sql").write_text("CREATE TABLE half_done (x int);\nSELECT no_such_function();\n")
+    (sql / "9999_broken.sql").write_text(
+        "CREATE TABLE half_done (x int);\nSELECT no_such_function();\n"
+    )
     with pytest.raises(MigrationError, match="9999_broken.sql failed"):
         apply_migrations(empty_database, sql)
     connection = psycopg2.connect(empty_database)
@@ -90,7 +128,9 @@ def test_a_failing_migration_leaves_nothing_half_applied(empty_database, tmp_pat
 def test_timescaledb_files_are_skipped_cleanly_without_the_extension(database_url):
     connection = psycopg2.connect(database_url)
     with connection, connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM dual_ticker_migrations WHERE name LIKE 'timescaledb/%'")
+        cursor.execute(
+            "SELECT count(*) FROM dual_ticker_migrations WHERE name LIKE 'timescaledb/%'"
+        )
         assert cursor.fetchone()[0] == 0
         cursor.execute("SELECT to_regproc('create_hypertable'), to_regclass('dual_ticker_bars_5m')")
         assert cursor.fetchone() == (None, None)
@@ -107,13 +147,23 @@ def test_timescaledb_files_parse_and_cover_hypertables_compression_retention_and
     for statement in statements:
         assert len(pglast.parse_sql(statement)) == 1, statement
     text = "\n".join(statements)
-    for needle in ("create_hypertable('raw_bars'", "create_hypertable('dual_ticker_bars'",
-                   "add_compression_policy('raw_bars'", "add_compression_policy('dual_ticker_bars'",
-                   "add_retention_policy('raw_bars'", "timescaledb.continuous", "add_continuous_aggregate_policy"):
+    for needle in (
+        "create_hypertable('raw_bars'",
+        "create_hypertable('dual_ticker_bars'",
+        "add_compression_policy('raw_bars'",
+        "add_compression_policy('dual_ticker_bars'",
+        "add_retention_policy('raw_bars'",
+        "timescaledb.continuous",
+        "add_continuous_aggregate_policy",
+    ):
         assert needle in text, needle
-    assert "add_retention_policy('dual_ticker_bars'" not in text  # training history is never dropped
-    assert all("if_not_exists => TRUE" in s or "IF NOT EXISTS" in s or s.startswith("ALTER TABLE")
-               for s in statements)
+    assert (
+        "add_retention_policy('dual_ticker_bars'" not in text
+    )  # training history is never dropped
+    assert all(
+        "if_not_exists => TRUE" in s or "IF NOT EXISTS" in s or s.startswith("ALTER TABLE")
+        for s in statements
+    )
 
 
 def test_every_unique_key_of_the_bar_tables_includes_timestamp(database_url):
@@ -123,7 +173,8 @@ def test_every_unique_key_of_the_bar_tables_includes_timestamp(database_url):
             """SELECT c.conrelid::regclass::text, array_agg(a.attname::text)
                FROM pg_constraint c JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey)
                WHERE c.contype IN ('p', 'u') AND c.conrelid::regclass::text IN ('raw_bars', 'dual_ticker_bars')
-               GROUP BY c.oid, c.conrelid""")
+               GROUP BY c.oid, c.conrelid"""
+        )
         keys = cursor.fetchall()
     connection.close()
     assert {table for table, _ in keys} == {"raw_bars", "dual_ticker_bars"}

@@ -1,6 +1,7 @@
 """The whole chain on the replayed month: row counts, idempotency, and the gate blocking."""
 
 import pandas as pd
+import pytest
 
 from dual_ticker_tests.support.pipeline import (
     check_evaluations,
@@ -33,8 +34,14 @@ def test_session_writes_780_rows_and_rerun_leaves_the_table_identical(database_u
 def test_every_check_passes_on_a_clean_session(database_url, settings):
     result = materialize(database_url, settings, "2020-12-01")
     evaluations = check_evaluations(result)
-    assert set(evaluations) >= {"check_raw_bars_ohlc", "check_raw_bars_missing_data", "check_features_indicator_bounds"}
-    assert all(e.passed for e in evaluations.values()), {n: e.description for n, e in evaluations.items()}
+    assert set(evaluations) >= {
+        "check_raw_bars_ohlc",
+        "check_raw_bars_missing_data",
+        "check_features_indicator_bounds",
+    }
+    assert all(e.passed for e in evaluations.values()), {
+        n: e.description for n, e in evaluations.items()
+    }
 
 
 def test_a_bar_with_high_below_low_blocks_at_the_check(database_url, settings, tmp_path):
@@ -57,18 +64,36 @@ def test_a_bar_with_high_below_low_blocks_at_the_check(database_url, settings, t
     assert materialized == {"raw_bars"}  # the checked asset only; nothing downstream ran
     assert scalar(database_url, SESSION_ROWS, ("2020-12-02",)) == 0
     assert scalar(database_url, SESSION_ROWS, ("2020-12-01",)) == 780  # earlier passing rows stay
-    assert scalar(database_url, "SELECT count(*) FROM raw_bars WHERE session = '2020-12-02' AND gate_status = 'rejected'") > 780
-    assert scalar(database_url, "SELECT total FROM quality_failure_totals WHERE reason = 'ohlc_violation'") == 1
+    assert (
+        scalar(
+            database_url,
+            "SELECT count(*) FROM raw_bars WHERE session = '2020-12-02' AND gate_status = 'rejected'",
+        )
+        > 780
+    )
+    assert (
+        scalar(
+            database_url, "SELECT total FROM quality_failure_totals WHERE reason = 'ohlc_violation'"
+        )
+        == 1
+    )
 
 
-def test_a_blocked_session_cannot_be_read_downstream_by_a_later_run(database_url, settings, tmp_path):
+def test_a_blocked_session_cannot_be_read_downstream_by_a_later_run(
+    database_url, settings, tmp_path
+):
     frames = {symbol: recorded(symbol) for symbol in ("NVDA", "MSFT")}
     frames["NVDA"].loc[frames["NVDA"]["timestamp"] == "2020-12-01 10:00:00", "open"] = -1.0
     replay = write_replay(tmp_path / "corrupt", frames)
     assert not materialize(database_url, settings, "2020-12-01", replay_dir=replay).success
 
-    downstream_only = materialize(database_url, settings, "2020-12-01", replay_dir=replay,
-                                  selection=["validated_bars", "features", "dual_ticker_bars"])
+    downstream_only = materialize(
+        database_url,
+        settings,
+        "2020-12-01",
+        replay_dir=replay,
+        selection=["validated_bars", "features", "dual_ticker_bars"],
+    )
 
     assert not downstream_only.success
     failure = next(e for e in downstream_only.all_events if e.event_type_value == "STEP_FAILURE")
@@ -80,10 +105,56 @@ def test_single_run_backfill_over_a_week_in_session_order(database_url, settings
     result = materialize(database_url, settings, ("2020-11-23", "2020-11-27"))
     assert result.success
     rows = contract_rows(database_url)
-    per_day = rows.assign(day=rows["timestamp"].dt.tz_convert("America/New_York").dt.date).groupby("day").size()
+    per_day = (
+        rows.assign(day=rows["timestamp"].dt.tz_convert("America/New_York").dt.date)
+        .groupby("day")
+        .size()
+    )
     # Thanksgiving (11-26) is no session; 11-27 closes at 13:00 (210 one-minute bars per symbol).
     assert {str(d): int(n) for d, n in per_day.items()} == {
-        "2020-11-23": 780, "2020-11-24": 780, "2020-11-25": 780, "2020-11-27": 420}
+        "2020-11-23": 780,
+        "2020-11-24": 780,
+        "2020-11-25": 780,
+        "2020-11-27": 420,
+    }
     # Indicators carry across sessions: the second session's first bar has its RSI and EMAs.
     second_open = rows[rows["timestamp"] == pd.Timestamp("2020-11-24 14:30", tz="UTC")]
     assert second_open[["rsi", "ema_short", "ema_long"]].notna().all().all()
+
+
+def test_positions_asset_marks_the_paper_book_on_the_latest_close(database_url, settings):
+    from dual_ticker.clock import FixedClock
+    from dual_ticker.oms import OrderRequest, OrderService, RiskLimits, Side
+    from dual_ticker.oms.paper_broker import PaperBroker
+
+    assert materialize(database_url, settings, "2020-12-01").success
+    clock = FixedClock(pd.Timestamp("2020-12-01 21:00", tz="UTC"))
+    paper = PaperBroker(database_url, clock, slippage_bps=0.0, commission_per_share=0.0)
+    service = OrderService(database_url, paper, clock, RiskLimits(1000, 1e9))
+    service.submit(OrderRequest("pos-1", "NVDA", Side.BUY, 10))
+    service.submit(OrderRequest("pos-2", "MSFT", Side.BUY, 4))
+    fill = {
+        s: float(p)
+        for s, p in contract_rows(database_url).groupby("symbol")["close"].last().items()
+    }
+
+    early = materialize(
+        database_url, settings, "2020-12-02", clock=clock
+    )  # before the open: no bars yet
+    assert early.success
+    assert scalar(database_url, SESSION_ROWS, ("2020-12-02",)) == 0
+    clock.at = pd.Timestamp("2020-12-03 12:00", tz="UTC")
+    result = materialize(database_url, settings, "2020-12-02", clock=clock)
+
+    assert result.success
+    book = next(
+        e for e in result.get_asset_materialization_events() if e.asset_key.path == ["positions"]
+    )
+    metadata = book.materialization.metadata
+    assert metadata["broker"].value == "paper" and metadata["open_positions"].value == 2
+    closes = contract_rows(database_url).groupby("symbol")["close"].last().astype(float)
+    expected = 10 * closes["NVDA"] + 4 * closes["MSFT"]
+    assert metadata["total_value"].value == pytest.approx(expected, abs=0.01)
+    unrealized = 10 * (closes["NVDA"] - fill["NVDA"]) + 4 * (closes["MSFT"] - fill["MSFT"])
+    assert metadata["total_unrealized_pnl"].value == pytest.approx(unrealized, abs=0.01)
+    assert scalar(database_url, "SELECT qty FROM current_positions WHERE symbol = 'NVDA'") == 10

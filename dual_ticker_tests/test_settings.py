@@ -8,7 +8,9 @@ import pytest
 from dual_ticker.settings import CONFIG_DIR, ConfigError, load_settings
 
 
-@pytest.mark.parametrize("env,bar_size,profile", [("dev", 1, "standard"), ("ci", 5, "standard"), ("prod", 1, "live")])
+@pytest.mark.parametrize(
+    "env,bar_size,profile", [("dev", 1, "standard"), ("ci", 5, "standard"), ("prod", 1, "live")]
+)
 def test_each_environment_loads(env, bar_size, profile):
     settings = load_settings({"DUAL_TICKER_ENV": env})
     assert settings.env == env
@@ -29,11 +31,15 @@ def test_defaults_are_offline_and_ci_variable_selects_nothing():
 
 
 def test_environment_overrides():
-    settings = load_settings({
-        "DUAL_TICKER_HOME": "/tmp/elsewhere", "DUAL_TICKER_REPLAY_DIR": "/data/recordings",
-        "DUAL_TICKER_DATABASE_URL": "postgresql://u:p@db:5432/x", "IB_PORT": "7497",
-        "DUAL_TICKER_SIDECAR_PORT": "9100",
-    })
+    settings = load_settings(
+        {
+            "DUAL_TICKER_HOME": "/tmp/elsewhere",
+            "DUAL_TICKER_REPLAY_DIR": "/data/recordings",
+            "DUAL_TICKER_DATABASE_URL": "postgresql://u:p@db:5432/x",
+            "IB_PORT": "7497",
+            "DUAL_TICKER_SIDECAR_PORT": "9100",
+        }
+    )
     assert str(settings.home) == "/tmp/elsewhere"
     assert str(settings.replay_dir) == "/data/recordings"
     assert settings.endpoints.ib_port == 7497 and settings.endpoints.sidecar_port == 9100
@@ -84,7 +90,9 @@ def test_invalid_yaml_names_the_line(config_dir):
 
 
 def test_out_of_range_and_inconsistent_values(config_dir):
-    _replace(config_dir / "data_quality.yaml", "missing_ratio_warn: 0.02", "missing_ratio_warn: 0.5")
+    _replace(
+        config_dir / "data_quality.yaml", "missing_ratio_warn: 0.02", "missing_ratio_warn: 0.5"
+    )
     assert "missing_ratio_warn must not exceed missing_ratio_fail" in _error(config_dir)
 
 

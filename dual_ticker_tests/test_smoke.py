@@ -10,12 +10,15 @@ def test_fixture_to_timescale_pipeline(database_url, settings, tmp_path):
     frames = {}
     for symbol in ("NVDA", "MSFT"):
         bars = recorded(symbol)
-        frames[symbol] = bars[bars["timestamp"].between("2020-12-01 09:30:00", "2020-12-01 09:34:00")]
+        frames[symbol] = bars[
+            bars["timestamp"].between("2020-12-01 09:30:00", "2020-12-01 09:34:00")
+        ]
         assert len(frames[symbol]) == 5
     replay = write_replay(tmp_path / "replay", frames)
 
-    result = materialize(database_url, settings, "2020-12-01", as_of="2020-12-01T09:35:00-05:00",
-                         replay_dir=replay)
+    result = materialize(
+        database_url, settings, "2020-12-01", as_of="2020-12-01T09:35:00-05:00", replay_dir=replay
+    )
 
     assert result.success
     rows = contract_rows(database_url)
@@ -25,6 +28,13 @@ def test_fixture_to_timescale_pipeline(database_url, settings, tmp_path):
     expected = frames["MSFT"].reset_index(drop=True)
     assert [float(v) for v in msft["close"]] == list(expected["close"])
     assert list(msft["timestamp"].dt.tz_convert("America/New_York").dt.strftime("%H:%M")) == [
-        "09:30", "09:31", "09:32", "09:33", "09:34"]
+        "09:30",
+        "09:31",
+        "09:32",
+        "09:33",
+        "09:34",
+    ]
     assert set(rows["data_source"]) == {"replay"}
-    assert pd.api.types.is_datetime64tz_dtype(rows["timestamp"]) or rows["timestamp"].dt.tz is not None
+    assert (
+        pd.api.types.is_datetime64tz_dtype(rows["timestamp"]) or rows["timestamp"].dt.tz is not None
+    )

@@ -11,8 +11,12 @@ from dual_ticker.storage.database import connect
 
 
 @dg.asset(deps=[dual_ticker_bars], group_name="portfolio")
-def positions(context: dg.AssetExecutionContext, database: DatabaseResource,
-              settings: dg.ResourceParam[Settings], clock: dg.ResourceParam[Clock]) -> dg.MaterializeResult:
+def positions(
+    context: dg.AssetExecutionContext,
+    database: DatabaseResource,
+    settings: dg.ResourceParam[Settings],
+    clock: dg.ResourceParam[Clock],
+) -> dg.MaterializeResult:
     """`current_positions` synced from the active broker, marked to market on the latest bar close."""
     url = database.connection_url()
     with broker_from_settings(settings, url, clock, settings.live_trading_confirmed) as broker:
@@ -21,10 +25,12 @@ def positions(context: dg.AssetExecutionContext, database: DatabaseResource,
             book = sync_positions(connection, broker, clock)
         finally:
             connection.close()
-    return dg.MaterializeResult(metadata={
-        "broker": book["broker"],
-        "open_positions": book["open_positions"],
-        "total_value": float(book["total_value"]),
-        "total_unrealized_pnl": float(book["total_unrealized_pnl"]),
-        "positions": dg.MetadataValue.json(book["positions"]),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "broker": book["broker"],
+            "open_positions": book["open_positions"],
+            "total_value": float(book["total_value"]),
+            "total_unrealized_pnl": float(book["total_unrealized_pnl"]),
+            "positions": dg.MetadataValue.json(book["positions"]),
+        }
+    )

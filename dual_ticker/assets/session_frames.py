@@ -1,7 +1,6 @@
 """IO manager for per-session DataFrames, stored in PostgreSQL so a single-run backfill over many
 sessions works and any step can re-run alone, on any host."""
 
-
 import dagster as dg
 import pandas as pd
 
@@ -17,8 +16,10 @@ class SessionFrameIOManager(dg.ConfigurableIOManager):
     def handle_output(self, context: dg.OutputContext, obj: pd.DataFrame) -> None:
         asset = context.asset_key.to_user_string()
         by_session = dict(tuple(obj.groupby("session", sort=False))) if len(obj) else {}
-        frames = {key: by_session[key].reset_index(drop=True) if key in by_session else obj.iloc[0:0]
-                  for key in context.asset_partition_keys}
+        frames = {
+            key: by_session[key].reset_index(drop=True) if key in by_session else obj.iloc[0:0]
+            for key in context.asset_partition_keys
+        }
         with self.database.transaction() as connection:
             save_frames(connection, asset, frames, context.run_id)
 

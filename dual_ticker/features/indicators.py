@@ -9,8 +9,19 @@ import talib
 from dual_ticker.market_calendar import NEW_YORK
 
 FEATURE_COLUMNS = [
-    "open", "high", "low", "close", "volume", "rsi", "ema_short", "ema_long", "vwap",
-    "hour_sin", "hour_cos", "minute_sin", "minute_cos",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "rsi",
+    "ema_short",
+    "ema_long",
+    "vwap",
+    "hour_sin",
+    "hour_cos",
+    "minute_sin",
+    "minute_cos",
 ]
 RSI_PERIOD, EMA_SHORT, EMA_LONG = 14, 12, 26
 
@@ -21,8 +32,12 @@ def time_features(timestamps: pd.Series) -> pd.DataFrame:
     hour = 2 * np.pi * local.hour.to_numpy() / 24
     minute = 2 * np.pi * local.minute.to_numpy() / 60
     return pd.DataFrame(
-        {"hour_sin": np.sin(hour), "hour_cos": np.cos(hour),
-         "minute_sin": np.sin(minute), "minute_cos": np.cos(minute)},
+        {
+            "hour_sin": np.sin(hour),
+            "hour_cos": np.cos(hour),
+            "minute_sin": np.sin(minute),
+            "minute_cos": np.cos(minute),
+        },
         index=timestamps.index,
     )
 
@@ -57,11 +72,13 @@ def compute_features(history: pd.DataFrame, bars: pd.DataFrame) -> pd.DataFrame:
     """
     frames = []
     for symbol, own in bars.groupby("symbol", sort=True):
-        earlier = history[(history["symbol"] == symbol) & (history["timestamp"] < own["timestamp"].min())]
+        earlier = history[
+            (history["symbol"] == symbol) & (history["timestamp"] < own["timestamp"].min())
+        ]
         series = pd.concat([earlier.assign(_new=False), own.assign(_new=True)], ignore_index=True)
         featured = symbol_features(series)
         featured["bars_before"] = range(len(featured))  # how much series each row's indicators saw
         frames.append(featured[featured["_new"]].drop(columns="_new"))
     if not frames:
-        return bars.iloc[0:0].reindex(columns=[*bars.columns, *FEATURE_COLUMNS[5:]])
+        return bars.iloc[0:0].reindex(columns=[*bars.columns, *FEATURE_COLUMNS[5:], "bars_before"])
     return pd.concat(frames, ignore_index=True)

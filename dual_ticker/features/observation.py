@@ -34,7 +34,9 @@ class Observation:
         return {key: list(getattr(self, key)) for key in OBSERVATION_KEYS}
 
     def vector(self) -> np.ndarray:
-        return np.array([*self.nvda_features, *self.msft_features, *self.positions], dtype="float64")
+        return np.array(
+            [*self.nvda_features, *self.msft_features, *self.positions], dtype="float64"
+        )
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,9 @@ def _latest_bars(connection, at: pd.Timestamp, bar_minutes: int) -> dict[str, tu
 
 def _positions(connection) -> tuple[float, float]:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT symbol, qty FROM current_positions WHERE symbol = ANY(%s)", (list(SYMBOLS),))
+        cursor.execute(
+            "SELECT symbol, qty FROM current_positions WHERE symbol = ANY(%s)", (list(SYMBOLS),)
+        )
         quantities = {symbol: float(qty) for symbol, qty in cursor.fetchall()}
     return tuple(quantities.get(symbol, 0.0) for symbol in SYMBOLS)
 
@@ -76,7 +80,9 @@ def build_observation(connection, at, bar_minutes: int, staleness_minutes: int) 
     features = {}
     for symbol in SYMBOLS:
         if symbol not in bars:
-            raise ObservationError(f"{symbol}: no complete bar before {at}; materialize dual_ticker_bars first")
+            raise ObservationError(
+                f"{symbol}: no complete bar before {at}; materialize dual_ticker_bars first"
+            )
         start, *values = bars[symbol]
         age = at - (pd.Timestamp(start) + pd.Timedelta(minutes=bar_minutes))
         if age > pd.Timedelta(minutes=staleness_minutes):
@@ -84,7 +90,11 @@ def build_observation(connection, at, bar_minutes: int, staleness_minutes: int) 
                 f"{symbol}: latest bar ended {age} before {at} (staleness limit {staleness_minutes} min); "
                 "the data is stale: check the feeds and the minute schedule"
             )
-        undefined = [name for name, value in zip(FEATURE_COLUMNS, values) if value is None or np.isnan(float(value))]
+        undefined = [
+            name
+            for name, value in zip(FEATURE_COLUMNS, values, strict=True)
+            if value is None or np.isnan(float(value))
+        ]
         if undefined:
             raise ObservationError(
                 f"{symbol}: {', '.join(undefined)} undefined at bar {start} (indicator warm-up: "
@@ -108,8 +118,14 @@ def _load_range(connection, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFr
     return frame
 
 
-def build_observations(connection, start, end, bar_minutes: int, staleness_minutes: int,
-                       positions: np.ndarray | None = None) -> ObservationBatch:
+def build_observations(
+    connection,
+    start,
+    end,
+    bar_minutes: int,
+    staleness_minutes: int,
+    positions: np.ndarray | None = None,
+) -> ObservationBatch:
     """Observations at every bar end in [start, end] (vectorised), for training.
 
     `positions`: shape (2,) for all times or (n_times, 2) aligned with the candidate decision
@@ -126,18 +142,30 @@ def build_observations(connection, start, end, bar_minutes: int, staleness_minut
     reasons = pd.Series("", index=decisions.index)
     for symbol in SYMBOLS:
         own = rows[rows["symbol"] == symbol].assign(bar_end=lambda f: f["timestamp"] + step)
-        joined = pd.merge_asof(decisions, own, left_on="time", right_on="bar_end", direction="backward",
-                               tolerance=staleness)
+        joined = pd.merge_asof(
+            decisions,
+            own,
+            left_on="time",
+            right_on="bar_end",
+            direction="backward",
+            tolerance=staleness,
+        )
         values = joined[FEATURE_COLUMNS].to_numpy()
         stale = joined["bar_end"].isna().to_numpy()
         undefined = np.isnan(values).any(axis=1) & ~stale
         reasons[stale & ~missing.to_numpy()] = f"{symbol} stale or absent"
-        reasons[undefined & ~missing.to_numpy() & ~stale] = f"{symbol} indicators undefined (warm-up)"
+        reasons[undefined & ~missing.to_numpy() & ~stale] = (
+            f"{symbol} indicators undefined (warm-up)"
+        )
         missing |= stale | undefined
         blocks.append(values)
-    held = np.broadcast_to(np.zeros(2) if positions is None else np.asarray(positions, dtype="float64"),
-                           (len(decisions), 2))
+    held = np.broadcast_to(
+        np.zeros(2) if positions is None else np.asarray(positions, dtype="float64"),
+        (len(decisions), 2),
+    )
     matrix = np.hstack([*blocks, held])
     keep = ~missing.to_numpy()
-    skipped = pd.DataFrame({"time": decisions["time"][~keep].to_numpy(), "reason": reasons[~keep].to_numpy()})
+    skipped = pd.DataFrame(
+        {"time": decisions["time"][~keep].to_numpy(), "reason": reasons[~keep].to_numpy()}
+    )
     return ObservationBatch(pd.DatetimeIndex(decisions["time"][keep]), matrix[keep], skipped)

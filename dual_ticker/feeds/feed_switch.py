@@ -40,29 +40,43 @@ def consecutive_failures(outcomes_newest_first: list[str]) -> int:
     return count
 
 
-def after_requests(state: FeedState, primary: str, fallback: str | None, outcomes_newest_first: list[str],
-                   threshold: int) -> tuple[FeedState, Switch | None]:
+def after_requests(
+    state: FeedState,
+    primary: str,
+    fallback: str | None,
+    outcomes_newest_first: list[str],
+    threshold: int,
+) -> tuple[FeedState, Switch | None]:
     """On the primary: switch to the fallback once the latest `threshold` requests all failed."""
     failures = consecutive_failures(outcomes_newest_first)
     state = replace(state, consecutive_failures=failures)
     if state.active != primary or fallback is None or failures < threshold:
         return state, None
-    switch = Switch(state.switches + 1, primary, fallback, f"{failures} consecutive failed requests")
+    switch = Switch(
+        state.switches + 1, primary, fallback, f"{failures} consecutive failed requests"
+    )
     return replace(state, active=fallback, switches=switch.number, healthy_probes=0), switch
 
 
 def probe_due(state: FeedState, primary: str, now: pd.Timestamp, interval_seconds: int) -> bool:
     if state.active == primary:
         return False
-    return state.last_probe_at is None or now - state.last_probe_at >= pd.Timedelta(seconds=interval_seconds)
+    return state.last_probe_at is None or now - state.last_probe_at >= pd.Timedelta(
+        seconds=interval_seconds
+    )
 
 
-def after_probe(state: FeedState, primary: str, healthy: bool, needed: int,
-                now: pd.Timestamp) -> tuple[FeedState, Switch | None]:
+def after_probe(
+    state: FeedState, primary: str, healthy: bool, needed: int, now: pd.Timestamp
+) -> tuple[FeedState, Switch | None]:
     """On the fallback: count healthy probes of the primary; switch back after `needed` in a row."""
     probes = state.healthy_probes + 1 if healthy else 0
     state = replace(state, healthy_probes=probes, last_probe_at=now)
     if probes < needed:
         return state, None
-    switch = Switch(state.switches + 1, state.active, primary, f"{probes} healthy probes of {primary}")
-    return replace(state, active=primary, switches=switch.number, healthy_probes=0, consecutive_failures=0), switch
+    switch = Switch(
+        state.switches + 1, state.active, primary, f"{probes} healthy probes of {primary}"
+    )
+    return replace(
+        state, active=primary, switches=switch.number, healthy_probes=0, consecutive_failures=0
+    ), switch

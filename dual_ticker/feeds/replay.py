@@ -25,11 +25,14 @@ def _load(path: Path, modified_ns: int) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path, dtype={"timestamp": str})
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise FeedUnparseable("replay", f"{path}: not a readable CSV ({exc}); fix or replace the file")
+        raise FeedUnparseable(
+            "replay", f"{path}: not a readable CSV ({exc}); fix or replace the file"
+        ) from None
     missing = [column for column in REPLAY_COLUMNS if column not in frame.columns]
     if missing:
         raise FeedUnparseable(
-            "replay", f"{path}: missing column(s) {', '.join(missing)}; expected {','.join(REPLAY_COLUMNS)}"
+            "replay",
+            f"{path}: missing column(s) {', '.join(missing)}; expected {','.join(REPLAY_COLUMNS)}",
         )
     try:
         wall = pd.to_datetime(frame["timestamp"], format="%Y-%m-%d %H:%M:%S")
@@ -38,7 +41,8 @@ def _load(path: Path, modified_ns: int) -> pd.DataFrame:
         frame["volume"] = frame["volume"].astype("int64")
     except (ValueError, TypeError) as exc:
         raise FeedUnparseable(
-            "replay", f"{path}: {exc}; timestamps are 'YYYY-MM-DD HH:MM:SS' New York time, numbers plain"
+            "replay",
+            f"{path}: {exc}; timestamps are 'YYYY-MM-DD HH:MM:SS' New York time, numbers plain",
         ) from None
     return frame.sort_values("timestamp", kind="stable").reset_index(drop=True)
 
@@ -58,7 +62,8 @@ class ReplayFeed(IntradayFeed):
         path = self._path(symbol)
         if not path.is_file():
             raise FeedUnavailable(
-                "replay", f"no recording {path}; add <SYMBOL>.csv there or set DUAL_TICKER_REPLAY_DIR"
+                "replay",
+                f"no recording {path}; add <SYMBOL>.csv there or set DUAL_TICKER_REPLAY_DIR",
             )
         return _load(path, path.stat().st_mtime_ns)
 
@@ -67,5 +72,7 @@ class ReplayFeed(IntradayFeed):
         complete = bars["timestamp"] + pd.Timedelta(minutes=1) <= as_of
         window = bars[(bars["timestamp"] >= start) & (bars["timestamp"] < end) & complete]
         if window.empty:
-            raise FeedEmpty("replay", f"{symbol}: no recorded bars between {start} and {min(end, as_of)}")
+            raise FeedEmpty(
+                "replay", f"{symbol}: no recorded bars between {start} and {min(end, as_of)}"
+            )
         return normalise_bars(window, symbol.upper(), self.name)

@@ -7,8 +7,8 @@ import pandas as pd
 
 from dual_ticker.bar_series import prefer_sources
 from dual_ticker.features.indicators import EMA_LONG, EMA_SHORT, RSI_PERIOD
-from dual_ticker.quality import rules
 from dual_ticker.market_calendar import session_close, session_open
+from dual_ticker.quality import rules
 from dual_ticker.quality.rules import ERROR, MissingLimits, Outcome, Window
 from dual_ticker.quality.schemas import FeatureSchema, schema_failures
 from dual_ticker.settings import Settings
@@ -30,7 +30,9 @@ def session_window(session: pd.Timestamp, as_of: pd.Timestamp) -> Window:
     return Window(str(session.date()), session_open(session), session_close(session), as_of)
 
 
-def gated_bars(rows: pd.DataFrame, windows: dict[str, Window], source_order: list[str]) -> pd.DataFrame:
+def gated_bars(
+    rows: pd.DataFrame, windows: dict[str, Window], source_order: list[str]
+) -> pd.DataFrame:
     """The bars downstream would use: preferred source per minute, regular hours, complete by as_of.
 
     `rows` carries a `session` column with the window keys.
@@ -45,9 +47,14 @@ def gated_bars(rows: pd.DataFrame, windows: dict[str, Window], source_order: lis
     return chosen[inside.to_numpy()].reset_index(drop=True)
 
 
-def raw_bars_outcomes_by_session(rows: pd.DataFrame, clashes: pd.DataFrame, windows: dict[str, Window],
-                                 settings: Settings, source_order: list[str], live: bool = False
-                                 ) -> dict[str, list[Outcome]]:
+def raw_bars_outcomes_by_session(
+    rows: pd.DataFrame,
+    clashes: pd.DataFrame,
+    windows: dict[str, Window],
+    settings: Settings,
+    source_order: list[str],
+    live: bool = False,
+) -> dict[str, list[Outcome]]:
     """Every raw_bars rule over the stored rows (all sources) of the run's sessions, one pass."""
     warn, fail = settings.missing_ratio_limits
     v = settings.validation
@@ -63,21 +70,38 @@ def raw_bars_outcomes_by_session(rows: pd.DataFrame, clashes: pd.DataFrame, wind
         rules.check_missing(bars, windows, symbols, limits, set(source_order[1:]), names[2]),
         rules.check_volume(bars, keys, v, names[3]),
         rules.check_price_jump(bars, keys, v, names[4]),
-        rules.check_freshness(bars, windows, symbols, v.max_staleness_minutes, names[5]) if live
-        else {key: Outcome(names[5], "timestamp", True, rules.WARN, "not a live run: freshness not judged")
-              for key in keys},
+        rules.check_freshness(bars, windows, symbols, v.max_staleness_minutes, names[5])
+        if live
+        else {
+            key: Outcome(
+                names[5], "timestamp", True, rules.WARN, "not a live run: freshness not judged"
+            )
+            for key in keys
+        },
     ]
     return {key: [by_session[key] for by_session in results] for key in keys}
 
 
-def raw_bars_outcomes(session_rows: pd.DataFrame, clashes: pd.DataFrame, session: pd.Timestamp,
-                      as_of: pd.Timestamp, settings: Settings, source_order: list[str],
-                      live: bool = False) -> list[Outcome]:
+def raw_bars_outcomes(
+    session_rows: pd.DataFrame,
+    clashes: pd.DataFrame,
+    session: pd.Timestamp,
+    as_of: pd.Timestamp,
+    settings: Settings,
+    source_order: list[str],
+    live: bool = False,
+) -> list[Outcome]:
     """The rules on one session's stored rows plus this delivery's clashes."""
     window = session_window(session, as_of)
     tagged = session_rows.assign(session=window.key)
-    return raw_bars_outcomes_by_session(tagged, clashes.assign(session=window.key), {window.key: window},
-                                        settings, source_order, live)[window.key]
+    return raw_bars_outcomes_by_session(
+        tagged,
+        clashes.assign(session=window.key),
+        {window.key: window},
+        settings,
+        source_order,
+        live,
+    )[window.key]
 
 
 def features_outcomes(featured: pd.DataFrame, settings: Settings) -> list[Outcome]:
@@ -86,8 +110,12 @@ def features_outcomes(featured: pd.DataFrame, settings: Settings) -> list[Outcom
     problems, bad_rows = [], []
     failures = schema_failures(FeatureSchema, featured.reset_index(drop=True))
     if not failures.empty:
-        problems.append(f"{failures['index'].nunique()} row(s) out of bounds ({', '.join(sorted(failures['check'].astype(str).unique()))})")
-        bad_rows.append(featured.reset_index(drop=True).loc[failures["index"].dropna().astype(int).unique()])
+        problems.append(
+            f"{failures['index'].nunique()} row(s) out of bounds ({', '.join(sorted(failures['check'].astype(str).unique()))})"
+        )
+        bad_rows.append(
+            featured.reset_index(drop=True).loc[failures["index"].dropna().astype(int).unique()]
+        )
     seen = featured["bars_before"]
     undefined = (
         (featured["rsi"].isna() & (seen >= RSI_PERIOD))
@@ -106,12 +134,25 @@ def features_outcomes(featured: pd.DataFrame, settings: Settings) -> list[Outcom
         values = featured[column]
         outside = values.notna() & ((values < low) | (values > high))
         if outside.any():
-            problems.append(f"{int(outside.sum())} {column} value(s) outside {band:.0%} of the session's range")
+            problems.append(
+                f"{int(outside.sum())} {column} value(s) outside {band:.0%} of the session's range"
+            )
             bad_rows.append(featured[outside])
-    sample = rules.sample(pd.concat(bad_rows), ("symbol", "timestamp", "close", "rsi", "ema_short", "ema_long", "vwap")) if bad_rows else []
+    sample = (
+        rules.sample(
+            pd.concat(bad_rows),
+            ("symbol", "timestamp", "close", "rsi", "ema_short", "ema_long", "vwap"),
+        )
+        if bad_rows
+        else []
+    )
     rsi = featured["rsi"].dropna()
-    metadata = {"rows_checked": len(featured), "rsi_min": float(np.min(rsi)) if len(rsi) else None,
-                "rsi_max": float(np.max(rsi)) if len(rsi) else None, "failing_rows": sample}
+    metadata = {
+        "rows_checked": len(featured),
+        "rsi_min": float(np.min(rsi)) if len(rsi) else None,
+        "rsi_max": float(np.max(rsi)) if len(rsi) else None,
+        "failing_rows": sample,
+    }
     if problems:
         return [Outcome(name, "indicator_bounds", False, ERROR, "; ".join(problems), metadata)]
     return [Outcome(name, "indicator_bounds", True, ERROR, "indicators within bounds", metadata)]

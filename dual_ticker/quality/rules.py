@@ -59,17 +59,27 @@ class Window:
 
 def sample(frame: pd.DataFrame, columns=BAR_FIELDS) -> list[dict]:
     rows = frame[[c for c in columns if c in frame.columns]].head(SAMPLE_ROWS)
-    return [{k: (str(v) if isinstance(v, pd.Timestamp) else v) for k, v in row.items()}
-            for row in rows.to_dict("records")]
+    return [
+        {k: (str(v) if isinstance(v, pd.Timestamp) else v) for k, v in row.items()}
+        for row in rows.to_dict("records")
+    ]
 
 
-def _per_session(keys, check, reason, severity_of, problems_of, ok_text, metadata_of) -> dict[str, Outcome]:
+def _per_session(
+    keys, check, reason, severity_of, problems_of, ok_text, metadata_of
+) -> dict[str, Outcome]:
     outcomes = {}
     for key in keys:
         problems = problems_of(key)
         passed = not problems
-        outcomes[key] = Outcome(check, reason, passed, severity_of(key), ok_text if passed else "; ".join(problems),
-                                metadata_of(key))
+        outcomes[key] = Outcome(
+            check,
+            reason,
+            passed,
+            severity_of(key),
+            ok_text if passed else "; ".join(problems),
+            metadata_of(key),
+        )
     return outcomes
 
 
@@ -85,7 +95,9 @@ def delivery_conflicts(delivery: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFra
     return unique.drop_duplicates(keys, keep="last"), clashing
 
 
-def check_timestamps(rows: pd.DataFrame, clashes: pd.DataFrame, keys, check: str) -> dict[str, Outcome]:
+def check_timestamps(
+    rows: pd.DataFrame, clashes: pd.DataFrame, keys, check: str
+) -> dict[str, Outcome]:
     """Minutes delivered twice differently, bars off the minute grid, off the session's day, or
     outside the trading day (04:00-20:00 New York: a shifted time zone lands there)."""
     local = rows["timestamp"].dt.tz_convert(NEW_YORK)
@@ -108,24 +120,40 @@ def check_timestamps(rows: pd.DataFrame, clashes: pd.DataFrame, keys, check: str
         if len(found("off_grid", key)):
             text.append(f"{len(found('off_grid', key))} bar(s) off the 1-minute grid")
         if len(found("wrong_day", key)):
-            text.append(f"{len(found('wrong_day', key))} bar(s) dated off session {key} (wrong time zone?)")
+            text.append(
+                f"{len(found('wrong_day', key))} bar(s) dated off session {key} (wrong time zone?)"
+            )
         if len(found("night", key)):
-            text.append(f"{len(found('night', key))} bar(s) outside 04:00-20:00 New York (wrong time zone?)")
+            text.append(
+                f"{len(found('night', key))} bar(s) outside 04:00-20:00 New York (wrong time zone?)"
+            )
         return text
 
     def metadata(key):
         bad = pd.concat([found(kind, key) for kind in kinds])
         return {"failing_count": len(bad), "failing_rows": sample(bad)}
 
-    return _per_session(keys, check, "timestamp", lambda _: ERROR, problems,
-                        "timestamps on the minute grid, one bar per minute", metadata)
+    return _per_session(
+        keys,
+        check,
+        "timestamp",
+        lambda _: ERROR,
+        problems,
+        "timestamps on the minute grid, one bar per minute",
+        metadata,
+    )
 
 
-def check_freshness(bars: pd.DataFrame, windows: dict[str, Window], symbols, max_minutes: int,
-                    check: str) -> dict[str, Outcome]:
+def check_freshness(
+    bars: pd.DataFrame, windows: dict[str, Window], symbols, max_minutes: int, check: str
+) -> dict[str, Outcome]:
     """Live runs: each symbol's latest bar ends within the limit of as_of (WARN: a halted symbol
     must not stop the other; a dead feed is the failover sensor's to handle)."""
-    latest = bars.groupby(["session", "symbol"])["timestamp"].max() if len(bars) else pd.Series(dtype=object)
+    latest = (
+        bars.groupby(["session", "symbol"])["timestamp"].max()
+        if len(bars)
+        else pd.Series(dtype=object)
+    )
     lags: dict[str, dict] = {}
 
     def problems(key):
@@ -136,11 +164,20 @@ def check_freshness(bars: pd.DataFrame, windows: dict[str, Window], symbols, max
             lag = None if last is None else as_of - (last + pd.Timedelta(minutes=1))
             lags[key][symbol] = None if lag is None else lag.total_seconds()
             if lag is None or lag > pd.Timedelta(minutes=max_minutes):
-                text.append(f"{symbol} latest bar {'missing' if lag is None else f'{lag} old'} at {as_of}")
+                text.append(
+                    f"{symbol} latest bar {'missing' if lag is None else f'{lag} old'} at {as_of}"
+                )
         return text
 
-    return _per_session(list(windows), check, "timestamp", lambda _: WARN, problems, "latest bars fresh",
-                        lambda key: {"lag_seconds": lags[key], "max_staleness_minutes": max_minutes})
+    return _per_session(
+        list(windows),
+        check,
+        "timestamp",
+        lambda _: WARN,
+        problems,
+        "latest bars fresh",
+        lambda key: {"lag_seconds": lags[key], "max_staleness_minutes": max_minutes},
+    )
 
 
 def check_ohlc(bars: pd.DataFrame, keys, check: str) -> dict[str, Outcome]:
@@ -150,8 +187,12 @@ def check_ohlc(bars: pd.DataFrame, keys, check: str) -> dict[str, Outcome]:
     failures = failures[~failures["column"].isin(["volume"])].dropna(subset=["index"])
     index = failures["index"].astype(int).to_numpy()
     bad = _groups(bars.loc[np.unique(index)])
-    rules_by_session = (failures.assign(session=bars.loc[index, "session"].to_numpy())
-                        .groupby("session")["check"].agg(lambda c: sorted(set(map(str, c)))).to_dict())
+    rules_by_session = (
+        failures.assign(session=bars.loc[index, "session"].to_numpy())
+        .groupby("session")["check"]
+        .agg(lambda c: sorted(set(map(str, c))))
+        .to_dict()
+    )
     counts = bars.groupby("session").size().to_dict() if len(bars) else {}
 
     def problems(key):
@@ -162,19 +203,42 @@ def check_ohlc(bars: pd.DataFrame, keys, check: str) -> dict[str, Outcome]:
     def metadata(key):
         if key not in bad:
             return {"bars_checked": int(counts.get(key, 0))}
-        return {"failing_count": len(bad[key]), "rules": rules_by_session.get(key, []), "failing_rows": sample(bad[key])}
+        return {
+            "failing_count": len(bad[key]),
+            "rules": rules_by_session.get(key, []),
+            "failing_rows": sample(bad[key]),
+        }
 
-    return _per_session(keys, check, "ohlc_violation", lambda _: ERROR, problems,
-                        "low <= open, close <= high; prices positive and finite", metadata)
+    return _per_session(
+        keys,
+        check,
+        "ohlc_violation",
+        lambda _: ERROR,
+        problems,
+        "low <= open, close <= high; prices positive and finite",
+        metadata,
+    )
 
 
-def check_missing(bars: pd.DataFrame, windows: dict[str, Window], symbols, limits: MissingLimits,
-                  fallback_sources: set[str], check: str) -> dict[str, Outcome]:
+def check_missing(
+    bars: pd.DataFrame,
+    windows: dict[str, Window],
+    symbols,
+    limits: MissingLimits,
+    fallback_sources: set[str],
+    check: str,
+) -> dict[str, Outcome]:
     """Per session and symbol: the share of calendar minutes (up to as_of) with no bar. Early in a
     session the denominator is at least `min_expected_bars`, so one missing minute does not block."""
     present = bars.groupby(["session", "symbol"]).size().to_dict() if len(bars) else {}
-    fallback = (bars[bars["data_source"].isin(fallback_sources)].groupby(["session", "symbol"]).size().to_dict()
-                if fallback_sources and len(bars) else {})
+    fallback = (
+        bars[bars["data_source"].isin(fallback_sources)]
+        .groupby(["session", "symbol"])
+        .size()
+        .to_dict()
+        if fallback_sources and len(bars)
+        else {}
+    )
     found: dict[str, tuple[list, str, dict]] = {}
     for key, window in windows.items():
         expected = window.expected_minutes
@@ -186,24 +250,44 @@ def check_missing(bars: pd.DataFrame, windows: dict[str, Window], symbols, limit
             fail_at = limits.fallback_fail if fallback.get((key, symbol)) else limits.fail
             if ratio > fail_at:
                 severity = ERROR
-                problems.append(f"{symbol} missing {ratio:.2%} of {expected} minutes (limit {fail_at:.2%})")
+                problems.append(
+                    f"{symbol} missing {ratio:.2%} of {expected} minutes (limit {fail_at:.2%})"
+                )
             elif ratio > limits.warn:
-                problems.append(f"{symbol} missing {ratio:.2%} of {expected} minutes (warn above {limits.warn:.2%})")
+                problems.append(
+                    f"{symbol} missing {ratio:.2%} of {expected} minutes (warn above {limits.warn:.2%})"
+                )
         found[key] = (problems, severity, ratios)
     return _per_session(
-        list(windows), check, "missing_data", lambda key: found[key][1], lambda key: found[key][0],
+        list(windows),
+        check,
+        "missing_data",
+        lambda key: found[key][1],
+        lambda key: found[key][0],
         "every symbol within the missing-data limits",
-        lambda key: {"missing_ratio": found[key][2], "expected_minutes": windows[key].expected_minutes,
-                     "warn_threshold": limits.warn, "fail_threshold": limits.fail,
-                     "fallback_fail_threshold": limits.fallback_fail},
+        lambda key: {
+            "missing_ratio": found[key][2],
+            "expected_minutes": windows[key].expected_minutes,
+            "warn_threshold": limits.warn,
+            "fail_threshold": limits.fail,
+            "fallback_fail_threshold": limits.fallback_fail,
+        },
     )
 
 
-def check_volume(bars: pd.DataFrame, keys, rules: ValidationSettings, check: str) -> dict[str, Outcome]:
+def check_volume(
+    bars: pd.DataFrame, keys, rules: ValidationSettings, check: str
+) -> dict[str, Outcome]:
     limit, factor = rules.volume.max_zero_volume_share, rules.volume.spike_factor
     negative = _groups(bars[bars["volume"] < 0])
-    zero_share = (bars["volume"] == 0).groupby(bars["session"]).mean().to_dict() if len(bars) else {}
-    median = bars.groupby(["session", "symbol"])["volume"].transform("median") if len(bars) else bars["volume"]
+    zero_share = (
+        (bars["volume"] == 0).groupby(bars["session"]).mean().to_dict() if len(bars) else {}
+    )
+    median = (
+        bars.groupby(["session", "symbol"])["volume"].transform("median")
+        if len(bars)
+        else bars["volume"]
+    )
     spikes = _groups(bars[(median > 0) & (bars["volume"] > factor * median)])
     empty = bars.iloc[0:0]
 
@@ -222,13 +306,20 @@ def check_volume(bars: pd.DataFrame, keys, rules: ValidationSettings, check: str
 
     def metadata(key):
         bad = pd.concat([negative.get(key, empty), spikes.get(key, empty)])
-        return {"zero_volume_share": round(float(zero_share.get(key, 0.0)), 6), "max_zero_volume_share": limit,
-                "spike_factor": factor, "failing_count": len(bad), "failing_rows": sample(bad)}
+        return {
+            "zero_volume_share": round(float(zero_share.get(key, 0.0)), 6),
+            "max_zero_volume_share": limit,
+            "spike_factor": factor,
+            "failing_count": len(bad),
+            "failing_rows": sample(bad),
+        }
 
     return _per_session(keys, check, "volume", severity, problems, "volumes plausible", metadata)
 
 
-def check_price_jump(bars: pd.DataFrame, keys, rules: ValidationSettings, check: str) -> dict[str, Outcome]:
+def check_price_jump(
+    bars: pd.DataFrame, keys, rules: ValidationSettings, check: str
+) -> dict[str, Outcome]:
     """Close-to-close moves between consecutive bars of one session (overnight gaps excluded)."""
     ordered = bars.sort_values(["session", "symbol", "timestamp"])
     jump = ordered.groupby(["session", "symbol"])["close"].pct_change().abs()
@@ -241,7 +332,15 @@ def check_price_jump(bars: pd.DataFrame, keys, rules: ValidationSettings, check:
         return [f"{len(jumps[key])} close-to-close move(s) above {rules.max_price_jump:.0%}"]
 
     return _per_session(
-        keys, check, "price_jump", lambda _: ERROR, problems, "no intra-session jumps beyond the limit",
-        lambda key: {"largest_move": round(float(np.nan_to_num(largest.get(key, 0.0))), 6),
-                     "threshold": rules.max_price_jump, "failing_rows": sample(jumps.get(key, ordered.iloc[0:0]))},
+        keys,
+        check,
+        "price_jump",
+        lambda _: ERROR,
+        problems,
+        "no intra-session jumps beyond the limit",
+        lambda key: {
+            "largest_move": round(float(np.nan_to_num(largest.get(key, 0.0))), 6),
+            "threshold": rules.max_price_jump,
+            "failing_rows": sample(jumps.get(key, ordered.iloc[0:0])),
+        },
     )

@@ -9,8 +9,23 @@ import pandas as pd
 
 from dual_ticker.features.indicators import FEATURE_COLUMNS
 
-RAW_COLUMNS = ["symbol", "timestamp", "data_source", "session", "open", "high", "low", "close",
-               "volume", "fetched_at", "run_id", "conflict", "gate_status", "gate_run_id", "gate_reason"]
+RAW_COLUMNS = [
+    "symbol",
+    "timestamp",
+    "data_source",
+    "session",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "fetched_at",
+    "run_id",
+    "conflict",
+    "gate_status",
+    "gate_run_id",
+    "gate_reason",
+]
 CONTRACT_COLUMNS = ["timestamp", "symbol", *FEATURE_COLUMNS, "data_source"]
 _VALUE_COLUMNS = [c for c in CONTRACT_COLUMNS if c not in ("timestamp", "symbol")]
 
@@ -33,8 +48,14 @@ def _copy(cursor, table: str, frame: pd.DataFrame, columns: list[str]) -> None:
     cursor.copy_expert(f"COPY {table} ({quoted}) FROM STDIN WITH (FORMAT csv, NULL '\\N')", buffer)
 
 
-def land_raw_bars(connection, bars: pd.DataFrame, run_id: str | None, fetched_at,
-                  conflicting: pd.DataFrame | None = None, verdicts: dict | None = None) -> int:
+def land_raw_bars(
+    connection,
+    bars: pd.DataFrame,
+    run_id: str | None,
+    fetched_at,
+    conflicting: pd.DataFrame | None = None,
+    verdicts: dict | None = None,
+) -> int:
     """Stores a delivery (a `session` column names each row's session); a minute delivered again
     by the same source replaces the earlier row.
 
@@ -50,13 +71,17 @@ def land_raw_bars(connection, bars: pd.DataFrame, run_id: str | None, fetched_at
     verdicts = verdicts or {}
     passed = bars["session"].map(lambda key: verdicts.get(key, (None, None))[0])
     frame = bars.assign(
-        fetched_at=pd.Timestamp(fetched_at), run_id=run_id, conflict=flagged,
+        fetched_at=pd.Timestamp(fetched_at),
+        run_id=run_id,
+        conflict=flagged,
         gate_status=passed.map({True: "passed", False: "rejected"}).fillna("pending"),
         gate_run_id=run_id if verdicts else None,
         gate_reason=bars["session"].map(lambda key: verdicts.get(key, (None, None))[1]),
     )
     with connection.cursor() as cursor:
-        cursor.execute("CREATE TEMP TABLE incoming_raw (LIKE raw_bars INCLUDING DEFAULTS) ON COMMIT DROP")
+        cursor.execute(
+            "CREATE TEMP TABLE incoming_raw (LIKE raw_bars INCLUDING DEFAULTS) ON COMMIT DROP"
+        )
         _copy(cursor, "incoming_raw", frame, RAW_COLUMNS)
         cursor.execute(
             """
@@ -81,7 +106,9 @@ def _frame(cursor, columns: list[str]) -> pd.DataFrame:
     """Rows as a frame; "timestamp" arrives as epoch seconds and prices as float8 (see _select)."""
     frame = pd.DataFrame(cursor.fetchall(), columns=columns)
     if "timestamp" in frame:
-        frame["timestamp"] = pd.to_datetime(frame["timestamp"].astype("float64"), unit="s", utc=True)
+        frame["timestamp"] = pd.to_datetime(
+            frame["timestamp"].astype("float64"), unit="s", utc=True
+        )
     for column in ("open", "high", "low", "close"):
         if column in frame:
             frame[column] = frame[column].astype("float64")
@@ -110,8 +137,20 @@ def _select(columns: list[str], alias: str = "") -> str:
 
 def raw_rows(connection, sessions: list[str], symbols) -> pd.DataFrame:
     """The stored raw rows of the sessions (all sources), with their session key and gate marks."""
-    columns = ["session", "symbol", "timestamp", "data_source", "open", "high", "low", "close", "volume",
-               "gate_status", "conflict", "gate_reason"]
+    columns = [
+        "session",
+        "symbol",
+        "timestamp",
+        "data_source",
+        "open",
+        "high",
+        "low",
+        "close",
+        "volume",
+        "gate_status",
+        "conflict",
+        "gate_reason",
+    ]
     with connection.cursor() as cursor:
         cursor.execute(
             f"""SELECT {_select(columns)} FROM raw_bars
@@ -133,7 +172,9 @@ def stored_starts(connection, sessions: list[str], symbols) -> pd.DataFrame:
         return _frame(cursor, ["session", "symbol", "timestamp"])
 
 
-def mark_gate(connection, verdicts: dict[str, tuple[bool, str | None]], symbols, run_id: str | None) -> int:
+def mark_gate(
+    connection, verdicts: dict[str, tuple[bool, str | None]], symbols, run_id: str | None
+) -> int:
     """Marks each session's raw rows passed or rejected by this run, with the reason (rows whose
     mark is already right are left alone)."""
     keys = list(verdicts)
@@ -145,8 +186,14 @@ def mark_gate(connection, verdicts: dict[str, tuple[bool, str | None]], symbols,
                  AND (r.gate_status <> v.status
                       OR (v.status = 'rejected' AND (r.gate_run_id IS DISTINCT FROM %s
                                                      OR r.gate_reason IS DISTINCT FROM v.reason)))""",
-            (run_id, keys, ["passed" if verdicts[k][0] else "rejected" for k in keys],
-             [verdicts[k][1] for k in keys], list(symbols), run_id),
+            (
+                run_id,
+                keys,
+                ["passed" if verdicts[k][0] else "rejected" for k in keys],
+                [verdicts[k][1] for k in keys],
+                list(symbols),
+                run_id,
+            ),
         )
         return cursor.rowcount
 
@@ -169,13 +216,17 @@ def history_before(connection, symbols, before: pd.Timestamp, bars_per_symbol: i
         return _frame(cursor, columns)
 
 
-def replace_window(connection, rows: pd.DataFrame, symbols, start: pd.Timestamp, end: pd.Timestamp) -> dict:
+def replace_window(
+    connection, rows: pd.DataFrame, symbols, start: pd.Timestamp, end: pd.Timestamp
+) -> dict:
     """Makes the symbols' rows in [start, end) exactly `rows`, in the caller's transaction.
 
     Unchanged rows keep their created_at, so a re-run leaves the table identical.
     """
     with connection.cursor() as cursor:
-        cursor.execute("CREATE TEMP TABLE incoming_bars (LIKE dual_ticker_bars INCLUDING DEFAULTS) ON COMMIT DROP")
+        cursor.execute(
+            "CREATE TEMP TABLE incoming_bars (LIKE dual_ticker_bars INCLUDING DEFAULTS) ON COMMIT DROP"
+        )
         _copy(cursor, "incoming_bars", rows, CONTRACT_COLUMNS)
         assignments = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in _VALUE_COLUMNS)
         changed = " OR ".join(f'd."{c}" IS DISTINCT FROM EXCLUDED."{c}"' for c in _VALUE_COLUMNS)

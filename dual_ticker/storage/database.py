@@ -35,7 +35,9 @@ def dagster_url(url: str) -> str:
 
 def connect(url: str, timeout_seconds: int = 5) -> psycopg2.extensions.connection:
     try:
-        return psycopg2.connect(url, connect_timeout=timeout_seconds, application_name="dual_ticker")
+        return psycopg2.connect(
+            url, connect_timeout=timeout_seconds, application_name="dual_ticker"
+        )
     except psycopg2.OperationalError as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "no answer"
         raise DatabaseUnavailable(

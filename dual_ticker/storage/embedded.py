@@ -71,7 +71,11 @@ def _ensure_database(admin_url: str, name: str) -> None:
 
 def running_url(home: Path) -> str | None:
     """The project database's URL if the embedded server is running, without starting it."""
-    info = _library().utils.PostmasterInfo.read_from_pgdata(_pgdata(home)) if _pgdata(home).exists() else None
+    info = (
+        _library().utils.PostmasterInfo.read_from_pgdata(_pgdata(home))
+        if _pgdata(home).exists()
+        else None
+    )
     if info is None or not info.is_running():
         return None
     return info.get_uri(database=DATABASE_NAME)

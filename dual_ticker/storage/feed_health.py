@@ -5,8 +5,16 @@ from __future__ import annotations
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, float("inf"))
 
 
-def record_request(connection, feed: str, symbol: str | None, outcome: str, latency_seconds: float,
-                   bars: int = 0, detail: str | None = None, run_id: str | None = None) -> None:
+def record_request(
+    connection,
+    feed: str,
+    symbol: str | None,
+    outcome: str,
+    latency_seconds: float,
+    bars: int = 0,
+    detail: str | None = None,
+    run_id: str | None = None,
+) -> None:
     """Logs one request and adds it to the totals and the latency histogram (caller's transaction)."""
     with connection.cursor() as cursor:
         cursor.execute(
@@ -63,13 +71,17 @@ def load_state(connection, primary: str):
     from dual_ticker.feeds.feed_switch import FeedState
 
     with connection.cursor() as cursor:
-        cursor.execute("INSERT INTO feed_state (active_feed) VALUES (%s) ON CONFLICT DO NOTHING", (primary,))
+        cursor.execute(
+            "INSERT INTO feed_state (active_feed) VALUES (%s) ON CONFLICT DO NOTHING", (primary,)
+        )
         cursor.execute("""SELECT active_feed, consecutive_failures, healthy_probes, switches, last_probe_at
                           FROM feed_state WHERE singleton FOR UPDATE""")
         active, failures, probes, switches, last_probe = cursor.fetchone()
     import pandas as pd
 
-    return FeedState(active, failures, probes, switches, pd.Timestamp(last_probe) if last_probe else None)
+    return FeedState(
+        active, failures, probes, switches, pd.Timestamp(last_probe) if last_probe else None
+    )
 
 
 def save_state(connection, state) -> None:
@@ -80,6 +92,12 @@ def save_state(connection, state) -> None:
                    switched_at = CASE WHEN active_feed <> %s THEN now() ELSE switched_at END,
                    updated_at = now()
                WHERE singleton""",
-            (state.active, state.consecutive_failures, state.healthy_probes, state.switches,
-             state.last_probe_at.to_pydatetime() if state.last_probe_at is not None else None, state.active),
+            (
+                state.active,
+                state.consecutive_failures,
+                state.healthy_probes,
+                state.switches,
+                state.last_probe_at.to_pydatetime() if state.last_probe_at is not None else None,
+                state.active,
+            ),
         )

@@ -8,7 +8,9 @@ import pandas as pd
 import psycopg2
 
 
-def save_frames(connection, asset_key: str, frames: dict[str, pd.DataFrame], run_id: str | None) -> None:
+def save_frames(
+    connection, asset_key: str, frames: dict[str, pd.DataFrame], run_id: str | None
+) -> None:
     """Stores one frame per session key, replacing what the sessions held."""
     with connection.cursor() as cursor:
         for session, frame in frames.items():

@@ -74,7 +74,9 @@ def _apply_one(connection, path: Path) -> bool:
         try:
             cursor.execute(path.read_text())
         except Exception as exc:
-            raise MigrationError(f"sql/{path.name} failed: {str(exc).strip().splitlines()[0]}") from exc
+            raise MigrationError(
+                f"sql/{path.name} failed: {str(exc).strip().splitlines()[0]}"
+            ) from exc
         cursor.execute(
             "INSERT INTO dual_ticker_migrations (name, checksum) VALUES (%s, %s)",
             (path.name, checksum),
@@ -107,8 +109,10 @@ def _apply_timescaledb(connection, path: Path) -> bool:
             cursor.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
             for statement in timescaledb_statements(path):
                 cursor.execute(statement)  # each statement is idempotent (IF NOT EXISTS)
-            cursor.execute("INSERT INTO dual_ticker_migrations (name, checksum) VALUES (%s, %s)",
-                           (name, _checksum(path)))
+            cursor.execute(
+                "INSERT INTO dual_ticker_migrations (name, checksum) VALUES (%s, %s)",
+                (name, _checksum(path)),
+            )
     except Exception as exc:
         raise MigrationError(f"sql/{name} failed: {str(exc).strip().splitlines()[0]}") from exc
     finally:

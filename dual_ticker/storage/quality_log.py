@@ -10,8 +10,15 @@ def record_failures(connection, failures, run_id: str | None, session, asset: st
             cursor.execute(
                 """INSERT INTO quality_failures (run_id, session, asset, check_name, reason, severity, description)
                    VALUES (%s, %s, %s, %s, %s, %s, %s)""",
-                (run_id, session, asset, outcome.check_name, outcome.reason, outcome.severity,
-                 outcome.description[:2000]),
+                (
+                    run_id,
+                    session,
+                    asset,
+                    outcome.check_name,
+                    outcome.reason,
+                    outcome.severity,
+                    outcome.description[:2000],
+                ),
             )
             if outcome.severity == "ERROR":
                 cursor.execute(

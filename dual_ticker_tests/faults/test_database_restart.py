@@ -34,7 +34,10 @@ def test_runs_fail_while_the_database_is_down_then_catch_up(tmp_path, settings, 
             embedded.start(home)
             assert materialize(url, settings, "2020-12-11", as_of=_tick("09:45")).success
             rows = contract_rows(url)
-            assert rows.groupby("symbol").size().to_dict() == {"MSFT": 15, "NVDA": 15}  # 09:30 .. 09:44
+            assert rows.groupby("symbol").size().to_dict() == {
+                "MSFT": 15,
+                "NVDA": 15,
+            }  # 09:30 .. 09:44
             starts = rows[rows["symbol"] == "NVDA"]["timestamp"].dt.tz_convert("America/New_York")
             assert list(starts.dt.strftime("%H:%M")) == [f"09:{m}" for m in range(30, 45)]
     finally:

@@ -38,9 +38,14 @@ def _two_versions(url, settings, tmp_path):
     new = old.copy()
     new["close"] = (new["close"].astype(float) * 1.01).round(4)  # every row differs
     new["high"] = np.maximum(new["high"].astype(float), new["close"])
-    start, end = pd.Timestamp("2020-12-10 14:30", tz="UTC"), pd.Timestamp("2020-12-10 21:00", tz="UTC")
+    start, end = (
+        pd.Timestamp("2020-12-10 14:30", tz="UTC"),
+        pd.Timestamp("2020-12-10 21:00", tz="UTC"),
+    )
     path = tmp_path / "sets.pkl"
-    pd.to_pickle(([old.drop(columns="created_at"), new.drop(columns="created_at")], start, end), path)
+    pd.to_pickle(
+        ([old.drop(columns="created_at"), new.drop(columns="created_at")], start, end), path
+    )
     return old, new, path
 
 
@@ -49,8 +54,12 @@ def _closes(url):
 
 
 def _spawn(url, path, mode):
-    return subprocess.Popen([sys.executable, "-c", WRITER, url, str(path), mode], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", WRITER, url, str(path), mode],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_kill_before_commit_leaves_the_old_rows(embedded_database, settings, tmp_path):
@@ -64,7 +73,10 @@ def test_kill_before_commit_leaves_the_old_rows(embedded_database, settings, tmp
 
 def test_kill_at_random_moments_never_leaves_a_mix(embedded_database, settings, tmp_path):
     old, new, path = _two_versions(embedded_database, settings, tmp_path)
-    versions = [old["close"].astype(float).round(4).tolist(), new["close"].astype(float).round(4).tolist()]
+    versions = [
+        old["close"].astype(float).round(4).tolist(),
+        new["close"].astype(float).round(4).tolist(),
+    ]
     rng = np.random.default_rng(11)
     for _ in range(6):
         writer = _spawn(embedded_database, path, "loop")

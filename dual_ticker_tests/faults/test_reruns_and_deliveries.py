@@ -2,7 +2,13 @@
 
 import pandas as pd
 
-from dual_ticker_tests.support.pipeline import contract_rows, materialize, recorded, scalar, write_replay
+from dual_ticker_tests.support.pipeline import (
+    contract_rows,
+    materialize,
+    recorded,
+    scalar,
+    write_replay,
+)
 
 
 def test_a_partition_rerun_ten_times_leaves_the_table_identical(embedded_database, settings):
@@ -15,7 +21,9 @@ def test_a_partition_rerun_ten_times_leaves_the_table_identical(embedded_databas
     assert scalar(embedded_database, "SELECT count(*) FROM raw_bars") == raw_first
 
 
-def test_duplicate_and_out_of_order_deliveries_change_nothing(embedded_database, settings, tmp_path):
+def test_duplicate_and_out_of_order_deliveries_change_nothing(
+    embedded_database, settings, tmp_path
+):
     assert materialize(embedded_database, settings, "2020-12-08").success
     clean = contract_rows(embedded_database).drop(columns="created_at")
 
@@ -26,14 +34,26 @@ def test_duplicate_and_out_of_order_deliveries_change_nothing(embedded_database,
         frames[symbol] = repeated.sample(frac=1.0, random_state=7 + number)  # any order
     messy = write_replay(tmp_path / "messy", frames)
     # Re-deliver the whole session (nothing is missing, so force it as a fresh database would).
-    scalar(embedded_database, "WITH gone AS (DELETE FROM raw_bars WHERE session = '2020-12-08' RETURNING 1) "
-                              "SELECT count(*) FROM gone")
+    scalar(
+        embedded_database,
+        "WITH gone AS (DELETE FROM raw_bars WHERE session = '2020-12-08' RETURNING 1) "
+        "SELECT count(*) FROM gone",
+    )
     assert scalar(embedded_database, "SELECT count(*) FROM raw_bars") == 0
     result = materialize(embedded_database, settings, "2020-12-08", replay_dir=messy)
     assert result.success
-    landed = next(e for e in result.get_asset_materialization_events() if e.asset_key.path == ["raw_bars"])
+    landed = next(
+        e for e in result.get_asset_materialization_events() if e.asset_key.path == ["raw_bars"]
+    )
     assert landed.materialization.metadata["rows_landed"].value > 780
 
-    pd.testing.assert_frame_equal(clean, contract_rows(embedded_database).drop(columns="created_at"))
-    assert scalar(embedded_database,
-                  "SELECT count(*) FROM (SELECT 1 FROM raw_bars GROUP BY symbol, timestamp, data_source HAVING count(*) > 1) d") == 0
+    pd.testing.assert_frame_equal(
+        clean, contract_rows(embedded_database).drop(columns="created_at")
+    )
+    assert (
+        scalar(
+            embedded_database,
+            "SELECT count(*) FROM (SELECT 1 FROM raw_bars GROUP BY symbol, timestamp, data_source HAVING count(*) > 1) d",
+        )
+        == 0
+    )

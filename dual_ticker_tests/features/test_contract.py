@@ -45,11 +45,18 @@ def test_stored_indicators_equal_talib_over_the_full_stored_history(month):
     rows = contract_rows(month)
     for symbol, own in rows.groupby("symbol"):
         close = own["close"].astype("float64").to_numpy()
-        for column, expected in (("rsi", talib.RSI(close, 14)), ("ema_short", talib.EMA(close, 12)),
-                                 ("ema_long", talib.EMA(close, 26))):
+        for column, expected in (
+            ("rsi", talib.RSI(close, 14)),
+            ("ema_short", talib.EMA(close, 12)),
+            ("ema_long", talib.EMA(close, 26)),
+        ):
             stored = own[column].astype("float64").to_numpy()
-            np.testing.assert_allclose(stored, expected, rtol=0, atol=1e-9, equal_nan=True, err_msg=f"{symbol} {column}")
-        assert own["rsi"].isna().sum() == 14 and own["ema_long"].isna().sum() == 25  # start of history only
+            np.testing.assert_allclose(
+                stored, expected, rtol=0, atol=1e-9, equal_nan=True, err_msg=f"{symbol} {column}"
+            )
+        assert (
+            own["rsi"].isna().sum() == 14 and own["ema_long"].isna().sum() == 25
+        )  # start of history only
 
 
 def test_stored_vwap_equals_a_direct_computation(month):
@@ -75,7 +82,9 @@ def test_observation_contract_names_order_and_size(month):
     assert vector.shape == (OBSERVATION_SIZE,) == (28,)
     assert not np.isnan(vector).any()
     rows = contract_rows(month)
-    latest = rows[rows["timestamp"] == pd.Timestamp("2020-12-01 16:59", tz="UTC")].set_index("symbol")
+    latest = rows[rows["timestamp"] == pd.Timestamp("2020-12-01 16:59", tz="UTC")].set_index(
+        "symbol"
+    )
     assert as_dict["nvda_features"] == [float(latest.loc["NVDA", c]) for c in FEATURE_COLUMNS]
     assert as_dict["msft_features"] == [float(latest.loc["MSFT", c]) for c in FEATURE_COLUMNS]
     assert as_dict["positions"] == [0.0, 0.0]
@@ -85,7 +94,9 @@ def test_observation_errors_are_clear_not_nan(month):
     connection = connect(month)
     try:
         with pytest.raises(ObservationError, match="stale"):
-            build_observation(connection, "2020-11-26T12:00:00-05:00", 1, 5)  # Thanksgiving: no bars
+            build_observation(
+                connection, "2020-11-26T12:00:00-05:00", 1, 5
+            )  # Thanksgiving: no bars
         with pytest.raises(ObservationError, match="rsi, ema_short, ema_long undefined"):
             build_observation(connection, "2020-11-23T09:35:00-05:00", 1, 5)  # start of history
         with pytest.raises(ObservationError, match="no complete bar"):
@@ -97,7 +108,9 @@ def test_observation_errors_are_clear_not_nan(month):
 def test_batch_observations_over_the_month_have_no_nan_and_skip_only_warmup(month):
     connection = connect(month)
     try:
-        batch = build_observations(connection, "2020-11-23T09:31:00-05:00", "2020-12-18T16:00:00-05:00", 1, 5)
+        batch = build_observations(
+            connection, "2020-11-23T09:31:00-05:00", "2020-12-18T16:00:00-05:00", 1, 5
+        )
     finally:
         connection.close()
     assert batch.values.shape == (len(batch.times), 28)
@@ -116,14 +129,22 @@ def test_batch_observations_over_the_month_have_no_nan_and_skip_only_warmup(mont
     np.testing.assert_array_equal(batch.values[batch.times.get_loc(at)], live)
 
 
-def test_live_minute_by_minute_equals_a_backfill_of_the_same_session(embedded_database, test_home, settings):
+def test_live_minute_by_minute_equals_a_backfill_of_the_same_session(
+    embedded_database, test_home, settings
+):
     """Ticks every minute at the open, then sparser (as if ticks were missed and caught up)."""
-    ticks = list(pd.date_range("2020-11-24 09:31", "2020-11-24 10:00", freq="1min", tz="America/New_York"))
-    ticks += list(pd.date_range("2020-11-24 10:13", "2020-11-24 16:00", freq="37min", tz="America/New_York"))
+    ticks = list(
+        pd.date_range("2020-11-24 09:31", "2020-11-24 10:00", freq="1min", tz="America/New_York")
+    )
+    ticks += list(
+        pd.date_range("2020-11-24 10:13", "2020-11-24 16:00", freq="37min", tz="America/New_York")
+    )
     ticks.append(pd.Timestamp("2020-11-24 16:00", tz="America/New_York"))
     assert materialize(embedded_database, settings, "2020-11-23").success
     for tick in ticks:
-        assert materialize(embedded_database, settings, "2020-11-24", as_of=tick.isoformat()).success, tick
+        assert materialize(
+            embedded_database, settings, "2020-11-24", as_of=tick.isoformat()
+        ).success, tick
     live = contract_rows(embedded_database)
 
     with fresh_database(admin_url("embedded", test_home)) as other:
@@ -131,4 +152,6 @@ def test_live_minute_by_minute_equals_a_backfill_of_the_same_session(embedded_da
         assert materialize(other, settings, ("2020-11-23", "2020-11-24")).success
         backfill = contract_rows(other)
     assert len(live) == 2 * 2 * 390
-    pd.testing.assert_frame_equal(live.drop(columns="created_at"), backfill.drop(columns="created_at"))
+    pd.testing.assert_frame_equal(
+        live.drop(columns="created_at"), backfill.drop(columns="created_at")
+    )

@@ -2,7 +2,13 @@
 
 import pandas as pd
 
-from dual_ticker.feeds.feed_switch import FeedState, after_probe, after_requests, consecutive_failures, probe_due
+from dual_ticker.feeds.feed_switch import (
+    FeedState,
+    after_probe,
+    after_requests,
+    consecutive_failures,
+    probe_due,
+)
 
 AV, YAHOO = "alpha_vantage", "yahoo_finance"
 T0 = pd.Timestamp("2020-12-01 15:00", tz="UTC")
@@ -18,7 +24,9 @@ def test_switches_away_only_after_n_consecutive_failures():
     state = FeedState(AV)
     state, switch = after_requests(state, AV, YAHOO, ["error", "unavailable"], threshold=3)
     assert switch is None and state.active == AV and state.consecutive_failures == 2
-    state, switch = after_requests(state, AV, YAHOO, ["error", "unavailable", "throttled", "ok"], threshold=3)
+    state, switch = after_requests(
+        state, AV, YAHOO, ["error", "unavailable", "throttled", "ok"], threshold=3
+    )
     assert switch.from_feed == AV and switch.to_feed == YAHOO and switch.number == 1
     assert state.active == YAHOO and state.switches == 1
     # Further failures of the primary while on the fallback do not switch again.
@@ -39,7 +47,9 @@ def test_probes_every_interval_and_switches_back_after_m_healthy_in_a_row():
     state, _ = after_probe(state, AV, False, needed=3, now=T0 + pd.Timedelta(seconds=60))
     assert state.healthy_probes == 0  # an unhealthy probe restarts the count
     for i in range(2):
-        state, switch = after_probe(state, AV, True, needed=3, now=T0 + pd.Timedelta(seconds=120 + 60 * i))
+        state, switch = after_probe(
+            state, AV, True, needed=3, now=T0 + pd.Timedelta(seconds=120 + 60 * i)
+        )
         assert switch is None
     state, switch = after_probe(state, AV, True, needed=3, now=T0 + pd.Timedelta(seconds=240))
     assert switch.to_feed == AV and switch.number == 2 and state.active == AV

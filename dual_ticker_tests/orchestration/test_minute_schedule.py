@@ -8,7 +8,6 @@ from dual_ticker.definitions import defs
 from dual_ticker.run_time import AS_OF_TAG
 from dual_ticker.schedules import MINUTE_JOB_TAG, minute_schedule
 
-
 REPOSITORY = defs.get_repository_def()
 
 
@@ -16,8 +15,9 @@ def _ticks(day: str) -> pd.DatetimeIndex:
     start = pd.Timestamp(f"{day} 00:00", tz="America/New_York")
     ticks = []
     # The iterator the Dagster scheduler itself uses for this schedule's cron strings.
-    for tick in schedule_execution_time_iterator(start.timestamp(), minute_schedule.cron_schedule,
-                                                 minute_schedule.execution_timezone):
+    for tick in schedule_execution_time_iterator(
+        start.timestamp(), minute_schedule.cron_schedule, minute_schedule.execution_timezone
+    ):
         if tick >= (start + pd.Timedelta(days=1)).to_pydatetime():
             break
         ticks.append(tick)
@@ -25,8 +25,9 @@ def _ticks(day: str) -> pd.DatetimeIndex:
 
 
 def _evaluate(tick):
-    with dg.build_schedule_context(scheduled_execution_time=tick.to_pydatetime(),
-                                   repository_def=REPOSITORY) as context:
+    with dg.build_schedule_context(
+        scheduled_execution_time=tick.to_pydatetime(), repository_def=REPOSITORY
+    ) as context:
         return minute_schedule.evaluate_tick(context)
 
 
@@ -65,7 +66,9 @@ def test_thanksgiving_has_no_runs():
 def test_early_close_stops_at_1300():
     runs = _requests("2020-11-27")
     assert len(runs) == 210
-    assert pd.Timestamp(runs[-1].tags[AS_OF_TAG]) == pd.Timestamp("2020-11-27 13:00", tz="America/New_York")
+    assert pd.Timestamp(runs[-1].tags[AS_OF_TAG]) == pd.Timestamp(
+        "2020-11-27 13:00", tz="America/New_York"
+    )
     after = _evaluate(pd.Timestamp("2020-11-27 13:01", tz="America/New_York"))
     assert "outside 2020-11-27's regular hours (09:30-13:00)" in after.skip_message
 
@@ -74,4 +77,7 @@ def test_dst_change_keeps_new_york_hours():
     for day in ("2021-03-12", "2021-03-15"):
         runs = _requests(day)
         assert len(runs) == 390
-        assert pd.Timestamp(runs[0].tags[AS_OF_TAG]).tz_convert("America/New_York").strftime("%H:%M") == "09:31"
+        assert (
+            pd.Timestamp(runs[0].tags[AS_OF_TAG]).tz_convert("America/New_York").strftime("%H:%M")
+            == "09:31"
+        )

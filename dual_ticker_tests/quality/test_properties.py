@@ -11,14 +11,22 @@ from dual_ticker.quality.gate import raw_bars_outcomes
 from dual_ticker.quality.rules import delivery_conflicts
 from dual_ticker_tests.quality.sessions import gate_settings, valid_session
 
-DAYS = ["2020-11-24", "2020-11-27", "2021-03-12", "2021-03-15", "2019-07-03"]  # early closes, DST edges
+DAYS = [
+    "2020-11-24",
+    "2020-11-27",
+    "2021-03-12",
+    "2021-03-15",
+    "2019-07-03",
+]  # early closes, DST edges
 SETTINGS = gate_settings("ci")
 PROPERTY = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def evaluate(rows, day, clashes=None):
     clashes = rows.iloc[0:0] if clashes is None else clashes
-    results = raw_bars_outcomes(rows, clashes, session_label(day), session_close(day), SETTINGS, ["replay"])
+    results = raw_bars_outcomes(
+        rows, clashes, session_label(day), session_close(day), SETTINGS, ["replay"]
+    )
     return {o.check_name: o for o in results if o.blocks}
 
 
@@ -50,29 +58,44 @@ def _corrupt(kind, rows, rng, day):
         rows = rows.drop(drop)
     elif kind == "price_jump":
         factor = float(rng.uniform(1.25, 3.0))
-        rows.loc[i, ["open", "high", "low", "close"]] = rows.loc[i, ["open", "high", "low", "close"]] * factor
+        rows.loc[i, ["open", "high", "low", "close"]] = (
+            rows.loc[i, ["open", "high", "low", "close"]] * factor
+        )
     elif kind == "off_grid":
         rows.loc[i, "timestamp"] += pd.Timedelta(seconds=int(rng.integers(1, 59)))
     elif kind == "wrong_day":
         rows.loc[i, "timestamp"] += pd.Timedelta(days=int(rng.integers(1, 5)))
     elif kind == "conflicting_duplicate":
-        twin = rows.iloc[[i]].assign(close=rows.loc[i, "close"] + 0.05, high=rows.loc[i, "high"] + 0.05)
-        clean, clashes = delivery_conflicts(pd.concat([rows, twin], ignore_index=True).drop(columns="conflict"))
+        twin = rows.iloc[[i]].assign(
+            close=rows.loc[i, "close"] + 0.05, high=rows.loc[i, "high"] + 0.05
+        )
+        clean, clashes = delivery_conflicts(
+            pd.concat([rows, twin], ignore_index=True).drop(columns="conflict")
+        )
         return clean.assign(conflict=False), clashes
     return rows, None
 
 
 EXPECTED = {
-    "high_below_low": "check_raw_bars_ohlc", "close_above_high": "check_raw_bars_ohlc",
-    "non_positive_price": "check_raw_bars_ohlc", "nan_price": "check_raw_bars_ohlc",
-    "negative_volume": "check_raw_bars_volume", "missing_minutes": "check_raw_bars_missing_data",
-    "price_jump": "check_raw_bars_price_jump", "off_grid": "check_raw_bars_timestamps",
-    "wrong_day": "check_raw_bars_timestamps", "conflicting_duplicate": "check_raw_bars_timestamps",
+    "high_below_low": "check_raw_bars_ohlc",
+    "close_above_high": "check_raw_bars_ohlc",
+    "non_positive_price": "check_raw_bars_ohlc",
+    "nan_price": "check_raw_bars_ohlc",
+    "negative_volume": "check_raw_bars_volume",
+    "missing_minutes": "check_raw_bars_missing_data",
+    "price_jump": "check_raw_bars_price_jump",
+    "off_grid": "check_raw_bars_timestamps",
+    "wrong_day": "check_raw_bars_timestamps",
+    "conflicting_duplicate": "check_raw_bars_timestamps",
 }
 
 
 @PROPERTY
-@given(day=st.sampled_from(DAYS), seed=st.integers(0, 2**32 - 1), kind=st.sampled_from(sorted(EXPECTED)))
+@given(
+    day=st.sampled_from(DAYS),
+    seed=st.integers(0, 2**32 - 1),
+    kind=st.sampled_from(sorted(EXPECTED)),
+)
 def test_each_corruption_always_fails_its_rule(day, seed, kind):
     rows, clashes = _corrupt(kind, valid_session(day, seed), np.random.default_rng(seed), day)
     blocking = evaluate(rows.reset_index(drop=True), day, clashes)

@@ -12,8 +12,9 @@ SETTINGS = gate_settings("ci", symbols=("MSFT",))
 
 
 def _blocking(rows, day):
-    results = raw_bars_outcomes(rows, rows.iloc[0:0], session_label(day), session_close(day), SETTINGS,
-                                ["alpha_vantage"])
+    results = raw_bars_outcomes(
+        rows, rows.iloc[0:0], session_label(day), session_close(day), SETTINGS, ["alpha_vantage"]
+    )
     return {o.check_name: o for o in results if o.blocks}
 
 
@@ -31,12 +32,16 @@ def test_six_percent_of_one_session_removed_fails_that_session_only():
         rows = recorded_session(REPLAY_DIR / "MSFT.csv", day, "MSFT")
         if day == target:
             local = rows["timestamp"].dt.tz_convert("America/New_York")
-            regular = rows.index[(local.dt.hour * 60 + local.dt.minute >= 570) & (local.dt.hour < 16)]
+            regular = rows.index[
+                (local.dt.hour * 60 + local.dt.minute >= 570) & (local.dt.hour < 16)
+            ]
             rows = rows.drop(regular[::16][:24])  # 24 of 390 minutes = 6.2%
         blocking = _blocking(rows, day)
         if blocking:
             failures[day] = blocking
     assert list(failures) == [target]
     assert list(failures[target]) == ["check_raw_bars_missing_data"]
-    assert failures[target]["check_raw_bars_missing_data"].metadata["missing_ratio"]["MSFT"] == round(24 / 390, 6)
+    assert failures[target]["check_raw_bars_missing_data"].metadata["missing_ratio"][
+        "MSFT"
+    ] == round(24 / 390, 6)
     assert pd.Timestamp(target).day == 9

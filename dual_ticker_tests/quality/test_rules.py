@@ -16,7 +16,9 @@ EMPTY = valid_session(DAY, 0).iloc[0:0]
 
 
 def outcomes(rows, clashes=EMPTY, as_of=CLOSE, env="ci", live=False, order=("replay",)):
-    results = raw_bars_outcomes(rows, clashes, SESSION, as_of, gate_settings(env), list(order), live)
+    results = raw_bars_outcomes(
+        rows, clashes, SESSION, as_of, gate_settings(env), list(order), live
+    )
     return {o.check_name: o for o in results}
 
 
@@ -27,7 +29,10 @@ def failed(results):
 def test_a_clean_session_passes_every_rule():
     results = outcomes(valid_session(DAY, 1))
     assert failed(results) == {}
-    assert results["check_raw_bars_missing_data"].metadata["missing_ratio"] == {"NVDA": 0.0, "MSFT": 0.0}
+    assert results["check_raw_bars_missing_data"].metadata["missing_ratio"] == {
+        "NVDA": 0.0,
+        "MSFT": 0.0,
+    }
 
 
 def test_ohlc_high_below_low_fails_with_the_row():
@@ -39,7 +44,9 @@ def test_ohlc_high_below_low_fails_with_the_row():
     assert result.metadata["failing_rows"][0]["timestamp"] == str(rows.loc[10, "timestamp"])
 
 
-@pytest.mark.parametrize("column,value", [("open", -1.0), ("close", 0.0), ("high", np.inf), ("low", np.nan)])
+@pytest.mark.parametrize(
+    "column,value", [("open", -1.0), ("close", 0.0), ("high", np.inf), ("low", np.nan)]
+)
 def test_prices_must_be_positive_and_finite(column, value):
     rows = valid_session(DAY, 3)
     rows.loc[20, column] = value
@@ -49,9 +56,13 @@ def test_prices_must_be_positive_and_finite(column, value):
 def test_missing_ratio_warns_then_fails_at_the_thresholds():
     rows = valid_session(DAY, 4)
     nvda = rows.index[rows["symbol"] == "NVDA"]
-    warn = failed(outcomes(rows.drop(nvda[100:112])))["check_raw_bars_missing_data"]  # 12/390 = 3.1%
+    warn = failed(outcomes(rows.drop(nvda[100:112])))[
+        "check_raw_bars_missing_data"
+    ]  # 12/390 = 3.1%
     assert warn.severity == "WARN" and "NVDA missing 3.08%" in warn.description
-    fail = failed(outcomes(rows.drop(nvda[100:125])))["check_raw_bars_missing_data"]  # 25/390 = 6.4%
+    fail = failed(outcomes(rows.drop(nvda[100:125])))[
+        "check_raw_bars_missing_data"
+    ]  # 25/390 = 6.4%
     assert fail.severity == "ERROR" and fail.blocks
     assert fail.metadata["missing_ratio"]["NVDA"] == pytest.approx(25 / 390, abs=1e-6)
     assert fail.metadata["fail_threshold"] == 0.05
@@ -68,7 +79,9 @@ def test_live_profile_is_stricter_and_fallback_data_has_its_own_threshold():
     results = outcomes(fallback, env="prod", order=("alpha_vantage", "yahoo_finance"))
     assert "check_raw_bars_missing_data" not in {n for n, o in failed(results).items() if o.blocks}
     heavy = fallback.drop(fallback.index[(fallback["symbol"] == "MSFT")][80:130])  # ~20%
-    assert failed(outcomes(heavy, env="prod", order=("alpha_vantage", "yahoo_finance")))["check_raw_bars_missing_data"].blocks
+    assert failed(outcomes(heavy, env="prod", order=("alpha_vantage", "yahoo_finance")))[
+        "check_raw_bars_missing_data"
+    ].blocks
 
 
 def test_early_session_rule_one_missing_minute_does_not_block():
@@ -95,7 +108,9 @@ def test_volume_rules():
 
 def test_price_jump_within_a_session_fails():
     rows = valid_session(DAY, 8)
-    rows.loc[200, ["open", "high", "low", "close"]] = rows.loc[200, ["open", "high", "low", "close"]] * 1.3
+    rows.loc[200, ["open", "high", "low", "close"]] = (
+        rows.loc[200, ["open", "high", "low", "close"]] * 1.3
+    )
     rows.loc[200, "low"] = rows.loc[200, ["open", "close"]].min()
     result = failed(outcomes(rows))["check_raw_bars_price_jump"]
     assert result.blocks and result.metadata["largest_move"] > 0.2
@@ -105,11 +120,22 @@ def test_timestamp_rules():
     rows = valid_session(DAY, 9)
     off_grid = rows.copy()
     off_grid.loc[3, "timestamp"] += pd.Timedelta(seconds=30)
-    assert "off the 1-minute grid" in failed(outcomes(off_grid))["check_raw_bars_timestamps"].description
-    wrong_day = pd.concat([rows, rows.iloc[[0]].assign(timestamp=rows.loc[0, "timestamp"] + pd.Timedelta(days=1))])
-    assert "dated off session" in failed(outcomes(wrong_day))["check_raw_bars_timestamps"].description
-    shifted = rows.assign(timestamp=rows["timestamp"] + pd.Timedelta(hours=5))  # UTC read as New York
-    assert "outside 04:00-20:00" in failed(outcomes(shifted))["check_raw_bars_timestamps"].description
+    assert (
+        "off the 1-minute grid"
+        in failed(outcomes(off_grid))["check_raw_bars_timestamps"].description
+    )
+    wrong_day = pd.concat(
+        [rows, rows.iloc[[0]].assign(timestamp=rows.loc[0, "timestamp"] + pd.Timedelta(days=1))]
+    )
+    assert (
+        "dated off session" in failed(outcomes(wrong_day))["check_raw_bars_timestamps"].description
+    )
+    shifted = rows.assign(
+        timestamp=rows["timestamp"] + pd.Timedelta(hours=5)
+    )  # UTC read as New York
+    assert (
+        "outside 04:00-20:00" in failed(outcomes(shifted))["check_raw_bars_timestamps"].description
+    )
 
 
 def test_a_minute_delivered_twice_differently_blocks_an_exact_repeat_does_not():
@@ -117,7 +143,9 @@ def test_a_minute_delivered_twice_differently_blocks_an_exact_repeat_does_not():
     repeated = pd.concat([rows, rows.iloc[[7]]], ignore_index=True)
     clean, clashes = delivery_conflicts(repeated.drop(columns="conflict"))
     assert clashes.empty and len(clean) == len(rows)
-    different = pd.concat([rows, rows.iloc[[7]].assign(close=rows.loc[7, "close"] + 0.01)], ignore_index=True)
+    different = pd.concat(
+        [rows, rows.iloc[[7]].assign(close=rows.loc[7, "close"] + 0.01)], ignore_index=True
+    )
     clean, clashes = delivery_conflicts(different.drop(columns="conflict"))
     assert len(clashes) == 2
     result = failed(outcomes(clean.assign(conflict=False), clashes))["check_raw_bars_timestamps"]
@@ -134,7 +162,10 @@ def test_freshness_is_judged_in_live_runs_only_and_only_warns():
     as_of = pd.Timestamp("2020-12-01 12:00", tz="America/New_York").tz_convert("UTC")
     stale = rows[rows["timestamp"] < as_of - pd.Timedelta(minutes=30)]
     results = outcomes(stale, as_of=as_of, live=True)
-    assert results["check_raw_bars_freshness"].severity == "WARN" and not results["check_raw_bars_freshness"].passed
+    assert (
+        results["check_raw_bars_freshness"].severity == "WARN"
+        and not results["check_raw_bars_freshness"].passed
+    )
     assert outcomes(stale, as_of=as_of, live=False)["check_raw_bars_freshness"].passed
 
 
@@ -152,7 +183,9 @@ def test_indicator_bounds_pass_and_fail():
     assert "out of bounds" in features_outcomes(broken, gate_settings())[0].description
     nan = featured.copy()
     nan.loc[200, "ema_long"] = np.nan
-    assert "NaN indicators past the warm-up" in features_outcomes(nan, gate_settings())[0].description
+    assert (
+        "NaN indicators past the warm-up" in features_outcomes(nan, gate_settings())[0].description
+    )
     far = featured.copy()
     far.loc[300, "vwap"] = featured["close"].max() * 3
     assert "vwap value(s) outside" in features_outcomes(far, gate_settings())[0].description

@@ -20,30 +20,48 @@ CONTRACT_QUERY = """SELECT "timestamp", symbol, open, high, low, close, volume, 
        FROM dual_ticker_bars ORDER BY symbol, "timestamp" """
 
 
-def resources_for(database_url: str, settings: Settings, clock: Clock | None = None, **overrides) -> dict:
+def resources_for(
+    database_url: str, settings: Settings, clock: Clock | None = None, **overrides
+) -> dict:
     settings = settings.model_copy(update=overrides) if overrides else settings
     resources = build_resources(settings, clock or FixedClock(pd.Timestamp("2026-01-02T00:00Z")))
     database = DatabaseResource(url=database_url, home=str(settings.home))
     resources["database"] = database
-    resources["session_frames"] = resources["session_frames"].model_copy(update={"database": database})
+    resources["session_frames"] = resources["session_frames"].model_copy(
+        update={"database": database}
+    )
     return resources
 
 
-def materialize(database_url: str, settings: Settings, partition: str | tuple[str, str], *,
-                as_of: str | None = None, clock: Clock | None = None, instance=None,
-                selection=None, **overrides) -> dg.ExecuteInProcessResult:
+def materialize(
+    database_url: str,
+    settings: Settings,
+    partition: str | tuple[str, str],
+    *,
+    as_of: str | None = None,
+    clock: Clock | None = None,
+    instance=None,
+    selection=None,
+    **overrides,
+) -> dg.ExecuteInProcessResult:
     """Materializes one session (or a (first, last) range in one run) through the whole graph."""
     tags = {AS_OF_TAG: as_of} if as_of else {}
     key = None
     if isinstance(partition, tuple):
-        tags |= {"dagster/asset_partition_range_start": partition[0],
-                 "dagster/asset_partition_range_end": partition[1]}
+        tags |= {
+            "dagster/asset_partition_range_start": partition[0],
+            "dagster/asset_partition_range_end": partition[1],
+        }
     else:
         key = partition
     return dg.materialize(
-        ASSETS, partition_key=key, tags=tags, selection=selection,
+        ASSETS,
+        partition_key=key,
+        tags=tags,
+        selection=selection,
         resources=resources_for(database_url, settings, clock, **overrides),
-        instance=instance or dg.DagsterInstance.ephemeral(), raise_on_error=False,
+        instance=instance or dg.DagsterInstance.ephemeral(),
+        raise_on_error=False,
     )
 
 
@@ -70,7 +88,9 @@ def scalar(database_url: str, query: str, params=()):
 
 
 def check_evaluations(result: dg.ExecuteInProcessResult) -> dict[str, object]:
-    return {evaluation.check_name: evaluation for evaluation in result.get_asset_check_evaluations()}
+    return {
+        evaluation.check_name: evaluation for evaluation in result.get_asset_check_evaluations()
+    }
 
 
 def write_replay(folder: Path, frames: dict[str, pd.DataFrame]) -> Path:
