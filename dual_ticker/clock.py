@@ -14,6 +14,10 @@ class Clock:
     def now(self) -> pd.Timestamp:
         return pd.Timestamp(datetime.now(UTC))
 
+    def recorded_time(self, wall: pd.Timestamp) -> pd.Timestamp:
+        """The moment this clock shows when the wall clock shows `wall` (identity but in replay)."""
+        return to_utc(wall)
+
 
 @dataclass
 class FixedClock(Clock):

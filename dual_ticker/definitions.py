@@ -10,8 +10,9 @@ from dual_ticker.assets.session_frames import SessionFrameIOManager
 from dual_ticker.clock import SYSTEM_CLOCK, Clock
 from dual_ticker.failover_sensor import feed_failover_sensor
 from dual_ticker.monitoring.sensors import ALERT_SENSORS, AlertResource
+from dual_ticker.replay_clock import clock_from_settings
 from dual_ticker.resources import DatabaseResource, FeedResource
-from dual_ticker.schedules import minute_job, minute_schedule
+from dual_ticker.schedules import build_minute_schedule, minute_job
 from dual_ticker.settings import Settings, load_settings
 
 ASSETS = [raw_bars, validated_bars, features, dual_ticker_bars, positions]
@@ -44,10 +45,14 @@ def build_resources(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> dict:
 
 
 def build_definitions(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> dg.Definitions:
+    """`clock` is what runs use for "now" when untagged (backfills end at the close); in replay
+    mode the minute schedule maps wall ticks onto the recording with the shared replay clock."""
+    replay = settings.clock.mode == "replay"
+    schedule = build_minute_schedule(clock_from_settings(settings), replay)
     return dg.Definitions(
         assets=ASSETS,
         jobs=[minute_job],
-        schedules=[minute_schedule],
+        schedules=[schedule],
         sensors=[feed_failover_sensor, *ALERT_SENSORS],
         resources=build_resources(settings, clock),
         executor=dg.in_process_executor,  # minute runs: one process, no per-step re-import

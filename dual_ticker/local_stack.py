@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from dual_ticker.replay_clock import start_replay
 from dual_ticker.settings import PROJECT_ROOT, Settings
 from dual_ticker.storage import embedded
 from dual_ticker.storage.database import redact, resolve_url
@@ -46,6 +47,12 @@ def _stop(process: subprocess.Popen, grace_seconds: float = 15) -> None:
 def run(settings: Settings, ui_port: int = 3000) -> int:
     started_database = settings.database_url is None and embedded.running_url(settings.home) is None
     environment = prepare(settings)
+    replay = start_replay(settings)
+    if replay is not None:
+        shown = replay.recorded_start.tz_convert("America/New_York")
+        print(
+            f"replaying from {shown:%Y-%m-%d %H:%M} New York as if live (clock.mode in config/{settings.env}.yaml)"
+        )
     commands = {
         "dagster": [
             _bin("dagster"),

@@ -5,6 +5,7 @@ import pandas as pd
 
 from dual_ticker.assets.market_data import dual_ticker_bars, features, raw_bars, validated_bars
 from dual_ticker.assets.portfolio import positions
+from dual_ticker.clock import SYSTEM_CLOCK, Clock
 from dual_ticker.market_calendar import NEW_YORK, is_session, session_close, session_open
 from dual_ticker.partitions import SESSIONS
 from dual_ticker.run_time import AS_OF_TAG
@@ -20,8 +21,13 @@ minute_job = dg.define_asset_job(
 )
 
 
-def minute_request(tick: pd.Timestamp) -> dg.RunRequest | dg.SkipReason:
-    """A run for the tick if a bar completes then: open < tick <= close of a session."""
+def minute_request(
+    tick: pd.Timestamp, wall: pd.Timestamp | None = None
+) -> dg.RunRequest | dg.SkipReason:
+    """A run for the tick if a bar completes then: open < tick <= close of a session.
+
+    `wall`: in replay the wall-clock tick, so a replay started again gets new run keys.
+    """
     tick = tick.tz_convert(NEW_YORK)
     day = tick.normalize().tz_localize(None)
     if not is_session(day):
@@ -33,19 +39,40 @@ def minute_request(tick: pd.Timestamp) -> dg.RunRequest | dg.SkipReason:
             f"({opened.tz_convert(NEW_YORK):%H:%M}-{closed.tz_convert(NEW_YORK):%H:%M})"
         )
     key = str(day.date())
+    run_key = f"{key}@{tick.tz_convert('UTC').isoformat()}"
+    if wall is not None:
+        run_key += f" (replayed at {wall.tz_convert('UTC').isoformat()})"
     return dg.RunRequest(
-        run_key=f"{key}@{tick.tz_convert('UTC').isoformat()}",
+        run_key=run_key,
         partition_key=key,
         tags={AS_OF_TAG: tick.tz_convert("UTC").isoformat(), MINUTE_JOB_TAG: key},
     )
 
 
-@dg.schedule(
-    job=minute_job,
-    cron_schedule=["* 9-15 * * 1-5", "0 16 * * 1-5"],  # ticks 09:00-16:00; the calendar gates them
-    execution_timezone=NEW_YORK,
-    default_status=dg.DefaultScheduleStatus.STOPPED,
-    description="Every minute of the NYSE session (holidays and early closes from the calendar).",
-)
-def minute_schedule(context: dg.ScheduleEvaluationContext):
-    return minute_request(pd.Timestamp(context.scheduled_execution_time))
+def build_minute_schedule(
+    clock: Clock = SYSTEM_CLOCK, replay: bool = False
+) -> dg.ScheduleDefinition:
+    """Every minute of NYSE hours; in replay, every wall minute mapped onto the recording (and on
+    by default, so `make run` plays the recorded day as if live)."""
+
+    @dg.schedule(
+        name="minute_schedule",
+        job=minute_job,
+        # Live: ticks 09:00-16:00 New York, the calendar gates them. Replay: every wall minute.
+        cron_schedule="* * * * *" if replay else ["* 9-15 * * 1-5", "0 16 * * 1-5"],
+        execution_timezone=NEW_YORK,
+        default_status=dg.DefaultScheduleStatus.RUNNING
+        if replay
+        else dg.DefaultScheduleStatus.STOPPED,
+        description="Every minute of the NYSE session (holidays and early closes from the calendar).",
+    )
+    def minute_schedule(context: dg.ScheduleEvaluationContext):
+        wall = pd.Timestamp(context.scheduled_execution_time)
+        if not replay:
+            return minute_request(wall)
+        return minute_request(clock.recorded_time(wall).floor("min"), wall)
+
+    return minute_schedule
+
+
+minute_schedule = build_minute_schedule()

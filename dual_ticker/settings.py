@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -100,9 +100,28 @@ class ValidationSettings(_Strict):
         return self
 
 
+class ClockSettings(_Strict):
+    """ "now" of the system: the wall clock, or a replay that maps wall time onto a recording."""
+
+    mode: Literal["system", "replay"] = "system"
+    replay_start: datetime | None = Field(
+        default=None, description="recorded moment that `make run` starts at (mode: replay)"
+    )
+    speed: float = Field(default=1.0, gt=0, le=60)
+
+    @model_validator(mode="after")
+    def _replay_needs_a_start(self) -> ClockSettings:
+        if self.mode == "replay" and (
+            self.replay_start is None or self.replay_start.tzinfo is None
+        ):
+            raise ValueError("clock.replay_start with a UTC offset is required for mode: replay")
+        return self
+
+
 class EnvironmentFile(_Strict):
     data: DataSettings
     feeds: FeedSettings
+    clock: ClockSettings = ClockSettings()
     validation_profile: Literal["standard", "live"] = "standard"
     broker: BrokerSettings = BrokerSettings()
 
@@ -136,6 +155,7 @@ class Settings(_Strict):
     validation: ValidationSettings
     validation_profile: Literal["standard", "live"]
     endpoints: Endpoints
+    clock: ClockSettings = ClockSettings()
     live_trading_confirmed: bool = (
         False  # DUAL_TICKER_LIVE_TRADING=yes: the environment's half of the permission
     )
@@ -250,6 +270,7 @@ def load_settings(
         validation=quality_file.validation,
         validation_profile=env_file.validation_profile,
         endpoints=_endpoints(environ),
+        clock=env_file.clock,
         live_trading_confirmed=(environ.get("DUAL_TICKER_LIVE_TRADING") or "").strip().lower()
         == "yes",
     )

@@ -7,8 +7,8 @@ import sys
 
 import uvicorn
 
-from dual_ticker.clock import SYSTEM_CLOCK
 from dual_ticker.monitoring.app import create_app
+from dual_ticker.replay_clock import clock_from_settings
 from dual_ticker.settings import ConfigError, load_settings
 from dual_ticker.storage.database import DatabaseUnavailable, redact, resolve_url
 from dual_ticker.storage.migrations import MigrationError, apply_migrations
@@ -32,7 +32,7 @@ def main() -> int:
         flush=True,
     )
     uvicorn.run(
-        create_app(url, settings, SYSTEM_CLOCK),
+        create_app(url, settings, clock_from_settings(settings)),
         host=endpoints.sidecar_host,
         port=endpoints.sidecar_port,
         log_level="warning",
