@@ -322,7 +322,7 @@ def check_price_jump(
 ) -> dict[str, Outcome]:
     """Close-to-close moves between consecutive bars of one session (overnight gaps excluded)."""
     ordered = bars.sort_values(["session", "symbol", "timestamp"])
-    jump = ordered.groupby(["session", "symbol"])["close"].pct_change().abs()
+    jump = ordered.groupby(["session", "symbol"])["close"].pct_change(fill_method=None).abs()
     largest = jump.groupby(ordered["session"]).max().to_dict() if len(ordered) else {}
     jumps = _groups(ordered[jump > rules.max_price_jump])
 
