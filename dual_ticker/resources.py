@@ -12,6 +12,7 @@ from pydantic import PrivateAttr
 
 from dual_ticker.clock import Clock
 from dual_ticker.feeds.base import IntradayFeed
+from dual_ticker.feeds.bounded import BoundedFeed
 from dual_ticker.feeds.replay import ReplayFeed
 from dual_ticker.settings import Settings
 from dual_ticker.storage.database import connect, resolve_url
@@ -60,7 +61,9 @@ class FeedResource(dg.ConfigurableResource):
 
     def client(self, name: str, settings: Settings, clock: Clock) -> IntradayFeed:
         if name not in self._clients:
-            self._clients[name] = self._build(name, settings, clock)
+            feed = self._build(name, settings, clock)
+            bound = settings.data.max_bars_per_session
+            self._clients[name] = BoundedFeed(feed, bound) if bound else feed
         return self._clients[name]
 
     def _build(self, name: str, settings: Settings, clock: Clock) -> IntradayFeed:
@@ -97,4 +100,4 @@ class FeedResource(dg.ConfigurableResource):
 
     def teardown_after_execution(self, context) -> None:
         for client in self._clients.values():
-            getattr(client, "close", lambda: None)()
+            getattr(getattr(client, "feed", client), "close", lambda: None)()
