@@ -46,6 +46,18 @@ class DatabaseResource(dg.ConfigurableResource):
             connection.close()
 
 
+class _OnFirstUse(IntradayFeed):
+    def __init__(self, name: str, build):
+        self.name = name
+        self._build = build
+
+    def can_serve(self, start, as_of) -> bool:
+        return self._build().can_serve(start, as_of)
+
+    def fetch_intraday(self, symbol, start, end, as_of):
+        return self._build().fetch_intraday(symbol, start, end, as_of)
+
+
 class FeedResource(dg.ConfigurableResource):
     """The configured feeds in failover order (primary first). The Alpha Vantage key arrives
     through dg.EnvVar at run time: never in run config, metadata or logs."""
