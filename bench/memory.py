@@ -85,7 +85,7 @@ def run_child(args: list[str], env: dict | None = None) -> dict:
 def year_databases(*names: str):
     """A private home with an embedded server, a fresh migrated database per name and the year's
     replay files; yields ({name: url}, replay folder); stops the server and removes the home."""
-    from bench.sidecar import create_database, with_database
+    from bench.databases import create_database, with_database
     from bench.year_data import write_year
     from dual_ticker.storage import embedded
     from dual_ticker.storage.migrations import apply_migrations

@@ -105,10 +105,15 @@ class FeedResource(dg.ConfigurableResource):
     def clients(
         self, settings: Settings, clock: Clock, first: str | None = None
     ) -> list[IntradayFeed]:
+        """In failover order; each built on first use (a fallback that is never asked costs nothing,
+        e.g. importing yfinance in every minute run)."""
         order = self.source_order()
         if first in order:
             order = [first] + [name for name in order if name != first]
-        return [self.client(name, settings, clock) for name in order]
+        return [
+            _OnFirstUse(name, lambda name=name: self.client(name, settings, clock))
+            for name in order
+        ]
 
     def teardown_after_execution(self, context) -> None:
         for client in self._clients.values():

@@ -1,0 +1,39 @@
+"""Section 4 of docs/BENCHMARKS.md: peak memory of every process the benchmarks measured."""
+
+from __future__ import annotations
+
+
+def memory_rows(results: dict) -> list[str]:
+    lines = ["| process | peak RSS | measured how |", "|---|---|---|"]
+    memory = results.get("memory")
+    if memory:
+        pipeline = memory["pipeline"]
+        lines.append(
+            f"| year backfill, pipeline (`bench.backfill pipeline`) | {pipeline['kernel_peak_rss_mb']:.0f} MB | "
+            f"kernel high-water mark of the child (wait4); self-reported "
+            f"{pipeline['self_reported']['peak_rss_mb']:.0f} MB; sampled every 50 ms: "
+            f"{pipeline['sampled_peak_rss_mb']:.0f} MB, during `{pipeline['peak_stage']}` |"
+        )
+        lines.append(
+            f"| same imports, no data | {memory['imports_only']['kernel_peak_rss_mb']:.0f} MB | "
+            "kernel high-water mark (the fixed part of the above) |"
+        )
+    backfill = results.get("backfill")
+    if backfill:
+        lines.append(
+            f"| year backfill, naive baseline | {backfill['naive']['child']['kernel_peak_rss_mb']:.0f} MB | "
+            "kernel high-water mark (benchmark 2) |"
+        )
+    sidecar = results.get("sidecar")
+    if sidecar:
+        lines.append(
+            f"| monitoring sidecar, end of the {sidecar['seconds']:g} s load | "
+            f"{sidecar['load']['sidecar_vm_hwm_mb']:.0f} MB | VmHWM (benchmark 3) |"
+        )
+    minute = results.get("minute")
+    if minute:
+        for role, mb in sorted(minute.get("dagster_peak_rss_mb", {}).items()):
+            lines.append(
+                f"| Dagster {role} | {mb:.0f} MB | VmHWM sampled every 0.2 s (benchmark 1) |"
+            )
+    return lines + [""]
