@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum
 PARTITION ?= 2020-12-01
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint format lock db-start db-stop db-status materialize backfill ib-check bench clean
+.PHONY: install run test lint format lock db-start db-stop db-status materialize ib-check bench clean
 
 install: $(STAMP)
 
@@ -54,4 +54,4 @@ bench: install
 
 clean:
 	-$(BIN)/python -m dual_ticker db stop
-	rm -rf .dual_ticker
+	rm -rf "$${DUAL_TICKER_HOME:-.dual_ticker}"

@@ -55,7 +55,17 @@ def _database(settings, action: str) -> int:
         print("stopped" if embedded.stop(settings.home) else "was not running")
     else:
         url = settings.database_url or embedded.running_url(settings.home)
-        print(f"running: {redact(url)}" if url else "not running")
+        if url is None:
+            print("not running")
+            return 1
+        from dual_ticker.storage.database import DatabaseUnavailable, connect
+
+        try:
+            connect(url).close()
+        except DatabaseUnavailable as error:
+            print(f"not answering: {error}")
+            return 1
+        print(f"running: {redact(url)}")
     return 0
 
 

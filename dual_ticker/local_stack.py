@@ -36,7 +36,8 @@ def _bin(name: str) -> str:
 def _stop(process: subprocess.Popen, grace_seconds: float = 15) -> None:
     if process.poll() is not None:
         return
-    os.killpg(process.pid, signal.SIGTERM)
+    # SIGINT, as Ctrl-C would: `dagster dev` ignores SIGTERM and shuts its children down on SIGINT.
+    os.killpg(process.pid, signal.SIGINT)
     try:
         process.wait(grace_seconds)
     except subprocess.TimeoutExpired:

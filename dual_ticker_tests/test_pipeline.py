@@ -78,6 +78,19 @@ def test_a_bar_with_high_below_low_blocks_at_the_check(database_url, settings, t
         == 1
     )
 
+    # Once the provider delivers clean data, materializing the session again fetches it whole
+    # (a rejected session counts as lacking) and it passes.
+    fixed = materialize(database_url, settings, "2020-12-02")
+    assert fixed.success
+    assert scalar(database_url, SESSION_ROWS, ("2020-12-02",)) == 780
+    assert (
+        scalar(
+            database_url,
+            "SELECT count(*) FROM raw_bars WHERE session = '2020-12-02' AND gate_status <> 'passed'",
+        )
+        == 0
+    )
+
 
 def test_a_blocked_session_cannot_be_read_downstream_by_a_later_run(
     database_url, settings, tmp_path

@@ -39,6 +39,8 @@ class AlertResource(dg.ConfigurableResource):
     name="run_failure_alert_sensor",
     description="One alert per failed run; for a blocked run it names the failed check and why.",
     default_status=dg.DefaultSensorStatus.RUNNING,
+    # Runs started from the shell (dagster asset materialize) carry no code-location origin.
+    monitor_all_code_locations=True,
 )
 def run_failure_alert_sensor(
     context: dg.RunFailureSensorContext, database: DatabaseResource, alerts: AlertResource

@@ -162,12 +162,15 @@ def raw_rows(connection, sessions: list[str], symbols) -> pd.DataFrame:
 
 
 def stored_starts(connection, sessions: list[str], symbols) -> pd.DataFrame:
-    """The distinct bar starts stored per session and symbol (any source)."""
+    """The distinct bar starts stored per session and symbol (any source), leaving out sessions the
+    gate rejected: those are fetched whole again, as the provider may have corrected them."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""SELECT DISTINCT {_select(["session", "symbol", "timestamp"])} FROM raw_bars
-               WHERE session = ANY(%s::date[]) AND symbol = ANY(%s)""",
-            (list(sessions), list(symbols)),
+               WHERE session = ANY(%s::date[]) AND symbol = ANY(%s)
+                 AND (session, symbol) NOT IN (SELECT session, symbol FROM raw_bars
+                                               WHERE session = ANY(%s::date[]) AND gate_status = 'rejected')""",
+            (list(sessions), list(symbols), list(sessions)),
         )
         return _frame(cursor, ["session", "symbol", "timestamp"])
 

@@ -34,13 +34,13 @@ def test_processes_share_one_anchor(tmp_path):
     started = start_replay(settings)
     anchor = json.loads(anchor_path(settings).read_text())
     assert pd.Timestamp(anchor["recorded_start"]) == pd.Timestamp(
-        "2020-12-01 09:25", tz="America/New_York"
+        "2020-12-18 09:25", tz="America/New_York"
     )
     one, other = SharedReplayClock(settings), SharedReplayClock(settings)  # e.g. daemon and sidecar
     assert abs(one.now() - other.now()) < pd.Timedelta(seconds=1)
     assert abs(one.now() - started.now()) < pd.Timedelta(seconds=1)
     wall = started.wall_start + pd.Timedelta(minutes=7)
-    assert one.recorded_time(wall) == pd.Timestamp("2020-12-01 09:32", tz="America/New_York")
+    assert one.recorded_time(wall) == pd.Timestamp("2020-12-18 09:32", tz="America/New_York")
 
 
 def test_replay_schedule_requests_the_recorded_minute(tmp_path):
