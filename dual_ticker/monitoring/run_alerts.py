@@ -45,6 +45,7 @@ class RunFailure:
     failed_checks: list[CheckResult]  # failed ERROR checks: the run was blocked by these
     error: str | None  # the first step failure (or the run failure) message, first line
     check_failed_error: bool = False  # a step failed with DagsterAssetCheckFailedError
+    root_run_id: str | None = None  # a retry's original run: one failure, one alert
 
     @property
     def blocked(self) -> bool:
@@ -108,6 +109,7 @@ def classify_run_failure(instance: dg.DagsterInstance, run: dg.DagsterRun) -> Ru
         failed_checks,
         errors[0] if errors else None,
         check_failed_error,
+        run.tags.get("dagster/root_run_id") or run.run_id,
     )
 
 
@@ -145,7 +147,12 @@ def record_run_failure(connection, instance: dg.DagsterInstance, failure: RunFai
             "Read the run's log in the Dagster UI and re-run it once fixed."
         )
         return raise_alert(
-            connection, "failed_run", f"run:{failure.run_id}", "ERROR", message, failure.run_id
+            connection,
+            "failed_run",
+            f"run:{failure.root_run_id or failure.run_id}",
+            "ERROR",
+            message,
+            failure.run_id,
         )
     news = [
         c

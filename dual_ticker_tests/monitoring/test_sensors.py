@@ -180,6 +180,23 @@ def test_a_crashed_run_raises_one_failed_run_alert(
     )  # the cause, not Dagster's wrapper
     assert stored_alerts(embedded_database)[0][1] == f"run:{crashed.run_id}"
 
+    # Dagster's automatic retry of that run (run_retries) fails the same way: still one alert.
+    retry = materialize(
+        embedded_database,
+        settings,
+        "2020-12-01",
+        replay_dir=empty,
+        instance=dagster_instance,
+        extra_tags={
+            "dagster/root_run_id": crashed.run_id,
+            "dagster/parent_run_id": crashed.run_id,
+            "dagster/retry_number": "1",
+        },
+    )
+    assert not retry.success
+    on_failure(dagster_instance, retry, resources)
+    assert len(stored_alerts(embedded_database)) == 1 and len(hook.delivered) == 1
+
 
 def test_a_warn_check_alerts_once_per_session_until_it_passes(
     embedded_database, settings, dagster_instance, resources, hook, tmp_path

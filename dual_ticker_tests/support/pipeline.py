@@ -42,10 +42,11 @@ def materialize(
     clock: Clock | None = None,
     instance=None,
     selection=None,
+    extra_tags: dict | None = None,
     **overrides,
 ) -> dg.ExecuteInProcessResult:
     """Materializes one session (or a (first, last) range in one run) through the whole graph."""
-    tags = {AS_OF_TAG: as_of} if as_of else {}
+    tags = ({AS_OF_TAG: as_of} if as_of else {}) | (extra_tags or {})
     key = None
     if isinstance(partition, tuple):
         tags |= {
