@@ -79,10 +79,7 @@ def fetch_missing(
             bars = empty_bars()
         finally:
             with connection_factory() as connection:
-                for feed, sym, outcome, latency, count, detail in attempts:
-                    feed_health.record_request(
-                        connection, feed, sym, outcome, latency, count, detail, run_id
-                    )
+                feed_health.record_requests(connection, attempts, run_id)
         deliveries.append(_within(bars, lacking))
     return (
         pd.concat(deliveries, ignore_index=True) if deliveries else empty_bars().assign(session=[])

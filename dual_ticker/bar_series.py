@@ -1,11 +1,9 @@
-"""How a session's stored bars become one series: preferred source per minute, regular hours,
-aggregated to the configured bar size (incomplete buckets are no bar)."""
+"""How a session's stored bars become one series: preferred source per minute, aggregated to
+the configured bar size (incomplete buckets are no bar). Regular hours: quality.gate.gated_bars."""
 
 from __future__ import annotations
 
 import pandas as pd
-
-from dual_ticker.market_calendar import session_close, session_open
 
 OHLCV = {"open": "first", "high": "max", "low": "min", "close": "last", "volume": "sum"}
 
@@ -20,13 +18,6 @@ def prefer_sources(rows: pd.DataFrame, source_order: list[str]) -> pd.DataFrame:
         .drop(columns="_rank")
         .reset_index(drop=True)
     )
-
-
-def regular_session(rows: pd.DataFrame, session: pd.Timestamp) -> pd.DataFrame:
-    """Bars starting between the session's open and its close (pre/post market left out)."""
-    opened, closed = session_open(session), session_close(session)
-    inside = (rows["timestamp"] >= opened) & (rows["timestamp"] < closed)
-    return rows[inside].reset_index(drop=True)
 
 
 def aggregate(bars: pd.DataFrame, bar_minutes: int, as_of) -> pd.DataFrame:

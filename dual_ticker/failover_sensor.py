@@ -1,13 +1,12 @@
 """feed_failover_sensor: keeps the active feed. Away from the primary after repeated failures,
 probes it while on the fallback, back after repeated healthy probes; one alert per switch."""
 
-import time
-
 import dagster as dg
 import pandas as pd
 
 from dual_ticker.clock import Clock
 from dual_ticker.feeds.base import FeedError
+from dual_ticker.feeds.failover import fetch_with_failover
 from dual_ticker.feeds.feed_switch import Switch, after_probe, after_requests, probe_due
 from dual_ticker.monitoring.alerts import raise_alert
 from dual_ticker.monitoring.sensors import AlertResource
@@ -24,24 +23,17 @@ def probe(
     """One small live request to the primary, recorded like any other request."""
     client = feeds.client(feeds.primary, settings, clock)
     symbol, now = settings.data.symbols[0], clock.now()
-    began = time.perf_counter()
+    attempts: list[tuple] = []
     try:
-        bars = client.fetch_intraday(symbol, now - PROBE_WINDOW, now, now)
-        outcome, count, detail = "ok", len(bars), None
-    except FeedError as error:
-        outcome, count, detail = error.reason, 0, str(error)
-    with database.transaction() as connection:
-        feed_health.record_request(
-            connection,
-            client.name,
-            symbol,
-            outcome,
-            time.perf_counter() - began,
-            count,
-            detail,
-            "probe",
+        fetch_with_failover(
+            symbol, now - PROBE_WINDOW, now, now, [client], lambda *a, log=attempts: log.append(a)
         )
-    return outcome == "ok"
+        healthy = True
+    except FeedError:
+        healthy = False
+    with database.transaction() as connection:
+        feed_health.record_requests(connection, attempts, "probe")
+    return healthy
 
 
 def evaluate_failover(

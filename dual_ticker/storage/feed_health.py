@@ -37,6 +37,12 @@ def record_request(
                 )
 
 
+def record_requests(connection, attempts, run_id: str | None) -> None:
+    """Records the attempts fetch_with_failover reported: (feed, symbol, outcome, latency, bars, detail)."""
+    for feed, symbol, outcome, latency, count, detail in attempts:
+        record_request(connection, feed, symbol, outcome, latency, count, detail, run_id)
+
+
 def record_ingested(connection, counts: dict[tuple[str, str], int]) -> None:
     """Adds {(symbol, source): bars} to the running totals of bars ingested."""
     with connection.cursor() as cursor:
