@@ -13,10 +13,10 @@ from pathlib import Path
 import pandas as pd
 
 from bench.year_data import YEAR
-from dual_ticker import bar_pipeline
+from dual_ticker.calendar.nyse import session_close, sessions_between
 from dual_ticker.features.indicators import compute_features
 from dual_ticker.feeds.replay import ReplayFeed
-from dual_ticker.market_calendar import session_close, sessions_between
+from dual_ticker.pipeline import steps
 from dual_ticker.quality.gate import features_outcomes, session_window
 from dual_ticker.settings import load_settings
 from dual_ticker.storage.database import transaction
@@ -37,12 +37,12 @@ def pipeline(url: str, replay: Path, settings) -> dict:
     def connections():
         return transaction(url)
 
-    delivery = bar_pipeline.fetch_missing(
+    delivery = steps.fetch_missing(
         connections, windows, settings.data.symbols, [ReplayFeed(replay)], "bench"
     )
     mark("fetch")
     with transaction(url) as connection:
-        _, outcomes = bar_pipeline.land_and_gate(
+        _, outcomes = steps.land_and_gate(
             connection,
             delivery,
             windows,
@@ -55,13 +55,13 @@ def pipeline(url: str, replay: Path, settings) -> dict:
     assert not any(o.blocks for results in outcomes.values() for o in results)
     mark("land_and_gate")
     with transaction(url) as connection:
-        validated = bar_pipeline.validated(connection, windows, settings, ["replay"])
+        validated = steps.validated(connection, windows, settings, ["replay"])
     mark("validated")
     featured = compute_features(validated.iloc[0:0], validated)
     assert not any(o.blocks for o in features_outcomes(featured, settings))
     mark("features")
     with transaction(url) as connection:
-        bar_pipeline.write_contract(connection, featured, windows, settings.data.symbols)
+        steps.write_contract(connection, featured, windows, settings.data.symbols)
     mark("upsert")
     return {"rows": len(featured), "stages": stages, "seconds": round(sum(stages.values()), 3)}
 

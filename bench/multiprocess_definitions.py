@@ -15,11 +15,11 @@ import time
 import dagster as dg
 import pandas as pd
 
+from dual_ticker.calendar.nyse import NEW_YORK
 from dual_ticker.clock import Clock, to_utc
 from dual_ticker.definitions import ASSETS, build_definitions
-from dual_ticker.market_calendar import NEW_YORK
-from dual_ticker.partitions import SESSIONS
-from dual_ticker.schedules import minute_request, minute_schedule
+from dual_ticker.orchestration.partitions import SESSIONS
+from dual_ticker.orchestration.schedules import minute_request, minute_schedule
 from dual_ticker.settings import load_settings
 
 

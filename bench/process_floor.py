@@ -24,9 +24,9 @@ def graph_in_process(ticks: list[str]) -> None:
     and whether the runs imported the Yahoo fallback although the primary served them."""
     import dagster as dg
 
+    from dual_ticker.calendar.as_of import AS_OF_TAG
     from dual_ticker.clock import FixedClock
     from dual_ticker.definitions import ASSETS, build_resources
-    from dual_ticker.run_time import AS_OF_TAG
     from dual_ticker.settings import load_settings
 
     settings, instance, timings = load_settings(), dg.DagsterInstance.ephemeral(), []

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from dual_ticker.market_calendar import expected_bar_starts, sessions_between
+from dual_ticker.calendar.nyse import expected_bar_starts, sessions_between
 
 YEAR = ("2019-01-02", "2019-12-31")
 

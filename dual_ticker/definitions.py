@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import dagster as dg
 
-from dual_ticker.assets.market_data import dual_ticker_bars, features, raw_bars, validated_bars
-from dual_ticker.assets.portfolio import positions
-from dual_ticker.assets.session_frames import SessionFrameIOManager
 from dual_ticker.clock import SYSTEM_CLOCK, Clock
-from dual_ticker.failover_sensor import feed_failover_sensor
-from dual_ticker.monitoring.sensors import ALERT_SENSORS, AlertResource
-from dual_ticker.replay_clock import clock_from_settings
-from dual_ticker.resources import DatabaseResource, FeedResource
-from dual_ticker.schedules import build_minute_schedule, minute_job
+from dual_ticker.clock.replay import clock_from_settings
+from dual_ticker.orchestration.assets.market_data import (
+    dual_ticker_bars,
+    features,
+    raw_bars,
+    validated_bars,
+)
+from dual_ticker.orchestration.assets.portfolio import positions
+from dual_ticker.orchestration.assets.session_frames import SessionFrameIOManager
+from dual_ticker.orchestration.resources import DatabaseResource, FeedResource
+from dual_ticker.orchestration.schedules import build_minute_schedule, minute_job
+from dual_ticker.orchestration.sensors.alerts import ALERT_SENSORS, AlertResource
+from dual_ticker.orchestration.sensors.failover import feed_failover_sensor
 from dual_ticker.settings import Settings, load_settings
 
 ASSETS = [raw_bars, validated_bars, features, dual_ticker_bars, positions]

@@ -7,10 +7,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from dual_ticker.settings import load_settings
 from dual_ticker.storage import embedded
+from dual_ticker.storage.database import dagster_url
 from dual_ticker.storage.migrations import apply_migrations
 from dual_ticker_tests.support.databases import admin_url, fresh_database, local_server_answers
 
@@ -65,3 +67,12 @@ def settings(monkeypatch, test_home):
     """The dev settings, as a test would see them with a clean environment."""
     environ = {"DUAL_TICKER_HOME": str(test_home)}
     return load_settings(environ)
+
+
+@pytest.fixture
+def dagster_instance(embedded_database):
+    """A Dagster instance whose run and event storage is the test database (as in production)."""
+    with dg.instance_for_test(
+        overrides={"storage": {"postgres": {"postgres_url": dagster_url(embedded_database)}}}
+    ) as instance:
+        yield instance

@@ -5,9 +5,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from dual_ticker.calendar.nyse import nyse
 from dual_ticker.definitions import defs
-from dual_ticker.market_calendar import nyse
-from dual_ticker.partitions import SESSIONS
+from dual_ticker.orchestration.partitions import SESSIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import talib
 
-from dual_ticker.market_calendar import NEW_YORK
+from dual_ticker.calendar.nyse import NEW_YORK
 
 FEATURE_COLUMNS = [
     "open",

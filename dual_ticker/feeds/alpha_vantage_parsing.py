@@ -9,6 +9,7 @@ import re
 
 import pandas as pd
 
+from dual_ticker.calendar.nyse import NEW_YORK
 from dual_ticker.feeds.base import (
     PRICE_COLUMNS,
     FeedEmpty,
@@ -18,7 +19,6 @@ from dual_ticker.feeds.base import (
     FeedUnparseable,
     normalise_bars,
 )
-from dual_ticker.market_calendar import NEW_YORK
 
 FEED = "alpha_vantage"
 INTERVALS = {"1min": pd.Timedelta(minutes=1), "5min": pd.Timedelta(minutes=5)}

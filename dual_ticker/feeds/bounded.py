@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from dual_ticker.calendar.nyse import sessions_between
 from dual_ticker.feeds.base import FeedUnparseable, IntradayFeed
-from dual_ticker.market_calendar import sessions_between
 
 
 class BoundedFeed(IntradayFeed):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from dual_ticker.calendar.nyse import NEW_YORK
 from dual_ticker.feeds.base import (
     PRICE_COLUMNS,
     FeedEmpty,
@@ -15,7 +16,6 @@ from dual_ticker.feeds.base import (
     IntradayFeed,
     normalise_bars,
 )
-from dual_ticker.market_calendar import NEW_YORK
 
 REPLAY_COLUMNS = ["timestamp", *PRICE_COLUMNS, "volume"]
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from dual_ticker.calendar.nyse import NEW_YORK
 from dual_ticker.feeds.base import FeedEmpty, FeedStale
-from dual_ticker.market_calendar import NEW_YORK
 
 # How far a live delivery's latest bar may lag the run's as_of (data_quality.yaml's default).
 DEFAULT_STALENESS = pd.Timedelta(minutes=5)

@@ -13,6 +13,7 @@ import yfinance as yf
 from yfinance.data import YfData
 from yfinance.exceptions import YFException, YFRateLimitError, YFTickerMissingError
 
+from dual_ticker.calendar.nyse import NEW_YORK, nyse
 from dual_ticker.clock import SYSTEM_CLOCK, Clock, to_utc
 from dual_ticker.feeds.base import (
     PRICE_COLUMNS,
@@ -35,7 +36,6 @@ from dual_ticker.feeds.windows import (
     require_bars,
 )
 from dual_ticker.feeds.yahoo_session import new_session
-from dual_ticker.market_calendar import NEW_YORK, nyse
 
 FEED = "yahoo_finance"
 BAR = pd.Timedelta(minutes=1)

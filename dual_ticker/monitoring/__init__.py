@@ -1,7 +1,6 @@
-"""Monitoring: the sidecar (health, Prometheus metrics, status) and alerts (sensors, webhook).
+"""Monitoring: the sidecar (health, Prometheus metrics, status) and alert delivery (webhook).
 
-Dagster wiring lives in `dual_ticker.monitoring.sensors` (ALERT_SENSORS, AlertResource); the app
-factory in `dual_ticker.monitoring.app` (create_app). Other sensors raise alerts with these two.
+The alert sensors are Dagster wiring and live in `dual_ticker.orchestration.sensors`.
 """
 
 from dual_ticker.monitoring.alerts import deliver_pending, raise_alert

@@ -7,8 +7,8 @@ import sys
 
 import uvicorn
 
+from dual_ticker.clock.replay import clock_from_settings
 from dual_ticker.monitoring.app import create_app
-from dual_ticker.replay_clock import clock_from_settings
 from dual_ticker.settings import ConfigError, load_settings
 from dual_ticker.storage.database import DatabaseUnavailable, redact, resolve_url
 from dual_ticker.storage.migrations import MigrationError, apply_migrations

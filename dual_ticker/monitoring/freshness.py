@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from dual_ticker.market_calendar import (
+from dual_ticker.calendar.nyse import (
     expected_bar_starts,
     latest_session,
     nyse,

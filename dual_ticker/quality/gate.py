@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from dual_ticker.bar_series import prefer_sources
+from dual_ticker.calendar.nyse import session_close, session_open
 from dual_ticker.features.indicators import EMA_LONG, EMA_SHORT, RSI_PERIOD
-from dual_ticker.market_calendar import session_close, session_open
 from dual_ticker.quality import rules
+from dual_ticker.quality.bar_series import prefer_sources
 from dual_ticker.quality.rules import ERROR, MissingLimits, Outcome, Window
 from dual_ticker.quality.schemas import FeatureSchema, schema_failures
 from dual_ticker.settings import Settings

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from dual_ticker.market_calendar import NEW_YORK, new_york_dates
+from dual_ticker.calendar.nyse import NEW_YORK, new_york_dates
 from dual_ticker.quality.schemas import BarSchema, schema_failures
 from dual_ticker.settings import ValidationSettings
 

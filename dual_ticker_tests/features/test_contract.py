@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 import talib
 
+from dual_ticker.calendar.nyse import sessions_between
 from dual_ticker.features.indicators import FEATURE_COLUMNS
 from dual_ticker.features.observation import (
     OBSERVATION_KEYS,
@@ -14,7 +15,6 @@ from dual_ticker.features.observation import (
     build_observation,
     build_observations,
 )
-from dual_ticker.market_calendar import sessions_between
 from dual_ticker.settings import load_settings
 from dual_ticker.storage.database import connect
 from dual_ticker.storage.migrations import apply_migrations

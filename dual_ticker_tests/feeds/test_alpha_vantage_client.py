@@ -9,6 +9,7 @@ import httpx
 import pandas as pd
 import pytest
 
+from dual_ticker.calendar.nyse import NEW_YORK
 from dual_ticker.feeds.alpha_vantage import AlphaVantageFeed
 from dual_ticker.feeds.base import (
     FeedEmpty,
@@ -18,7 +19,6 @@ from dual_ticker.feeds.base import (
     FeedUnparseable,
 )
 from dual_ticker.feeds.pacing import RetryPolicy
-from dual_ticker.market_calendar import NEW_YORK
 from dual_ticker.settings import Endpoints, FeedSettings
 from dual_ticker_tests.feeds.conftest import CANARY_KEY, FIXTURES, LIVE_NOW, unlimited, utc
 

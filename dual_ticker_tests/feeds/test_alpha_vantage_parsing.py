@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dual_ticker.calendar.nyse import NEW_YORK, session_close, session_open, sessions_between
 from dual_ticker.feeds.alpha_vantage_parsing import (
     decode_json,
     error_in_body,
@@ -22,7 +23,6 @@ from dual_ticker.feeds.base import (
     FeedUnavailable,
     FeedUnparseable,
 )
-from dual_ticker.market_calendar import NEW_YORK, session_close, session_open, sessions_between
 from dual_ticker_tests.feeds.conftest import FIXTURES
 from dual_ticker_tests.support.alpha_vantage_server import (
     ERROR_MESSAGE,

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from dual_ticker.calendar.nyse import NEW_YORK
 from dual_ticker.clock import FixedClock
 from dual_ticker.feeds.base import (
     FeedCannotServe,
@@ -23,7 +24,6 @@ from dual_ticker.feeds.base import (
 )
 from dual_ticker.feeds.pacing import RetryPolicy
 from dual_ticker.feeds.yahoo import YahooFinanceFeed, history_to_bars
-from dual_ticker.market_calendar import NEW_YORK
 from dual_ticker_tests.feeds.conftest import LIVE_NOW, unlimited, utc
 from dual_ticker_tests.support.simulated_provider import REPLAY_DIR
 from dual_ticker_tests.support.yahoo_server import CRUMB, YahooSimulator, recorded_body

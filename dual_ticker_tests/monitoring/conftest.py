@@ -8,12 +8,10 @@ import threading
 import time
 from pathlib import Path
 
-import dagster as dg
 import pandas as pd
 import pytest
 import uvicorn
 
-from dual_ticker.storage.database import dagster_url
 from dual_ticker_tests.support.pipeline import recorded, write_replay
 
 AFTER_CLOSE = pd.Timestamp("2020-12-01T21:30Z")  # 16:30 New York, the session complete
@@ -43,15 +41,6 @@ def serve():
         server.should_exit = True
         thread.join(timeout=10)
         listener.close()
-
-
-@pytest.fixture
-def dagster_instance(embedded_database):
-    """A Dagster instance whose run and event storage is the test database (as in production)."""
-    with dg.instance_for_test(
-        overrides={"storage": {"postgres": {"postgres_url": dagster_url(embedded_database)}}}
-    ) as instance:
-        yield instance
 
 
 def missing_minutes_replay(folder: Path, minutes: int, session: str = BLOCKED_SESSION) -> Path:

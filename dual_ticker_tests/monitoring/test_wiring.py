@@ -3,7 +3,7 @@
 import dagster as dg
 
 from dual_ticker.definitions import ASSETS, build_resources
-from dual_ticker.monitoring.sensors import ALERT_SENSORS, AlertResource
+from dual_ticker.orchestration.sensors.alerts import ALERT_SENSORS, AlertResource
 
 
 def test_the_alert_sensors_load_beside_the_assets_with_database_and_alerts_resources(settings):

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from dual_ticker.clock import FixedClock
-from dual_ticker.failover_sensor import feed_failover_sensor
-from dual_ticker.monitoring.sensors import AlertResource
+from dual_ticker.orchestration.sensors.alerts import AlertResource
+from dual_ticker.orchestration.sensors.failover import feed_failover_sensor
 from dual_ticker.settings import load_settings
 from dual_ticker_tests.support.alpha_vantage_server import AlphaVantageSimulator
 from dual_ticker_tests.support.pipeline import contract_rows, materialize, resources_for, scalar

@@ -8,7 +8,7 @@ import textwrap
 PROBE = textwrap.dedent("""
     import sys
     from dual_ticker.clock import SYSTEM_CLOCK
-    from dual_ticker.resources import FeedResource
+    from dual_ticker.orchestration.resources import FeedResource
     from dual_ticker.settings import load_settings
     settings = load_settings({"DUAL_TICKER_ENV": "prod"})
     feeds = FeedResource(primary="alpha_vantage", fallback="yahoo_finance", replay_dir="data/replay",

@@ -4,9 +4,9 @@ import dagster as dg
 import pandas as pd
 from dagster._utils.schedules import schedule_execution_time_iterator
 
+from dual_ticker.calendar.as_of import AS_OF_TAG
 from dual_ticker.definitions import defs
-from dual_ticker.run_time import AS_OF_TAG
-from dual_ticker.schedules import MINUTE_JOB_TAG, minute_schedule
+from dual_ticker.orchestration.schedules import MINUTE_JOB_TAG, minute_schedule
 
 REPOSITORY = defs.get_repository_def()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from dual_ticker.market_calendar import expected_bar_starts, session_label
+from dual_ticker.calendar.nyse import expected_bar_starts, session_label
 from dual_ticker.settings import Settings, load_settings
 
 

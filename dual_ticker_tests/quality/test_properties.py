@@ -6,7 +6,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dual_ticker.market_calendar import session_close, session_label
+from dual_ticker.calendar.nyse import session_close, session_label
 from dual_ticker.quality.gate import raw_bars_outcomes
 from dual_ticker.quality.rules import delivery_conflicts
 from dual_ticker_tests.quality.sessions import gate_settings, valid_session

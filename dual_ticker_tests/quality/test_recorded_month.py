@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from dual_ticker.market_calendar import session_close, session_label, sessions_between
+from dual_ticker.calendar.nyse import session_close, session_label, sessions_between
 from dual_ticker.quality.gate import raw_bars_outcomes
 from dual_ticker_tests.quality.sessions import gate_settings, recorded_session
 from dual_ticker_tests.support.pipeline import REPLAY_DIR

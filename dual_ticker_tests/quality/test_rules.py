@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dual_ticker.market_calendar import session_close, session_label
+from dual_ticker.calendar.nyse import session_close, session_label
 from dual_ticker.quality.gate import features_outcomes, raw_bars_outcomes
 from dual_ticker.quality.rules import delivery_conflicts
 from dual_ticker_tests.quality.sessions import gate_settings, valid_session

@@ -8,10 +8,10 @@ import dagster as dg
 import pandas as pd
 import psycopg2
 
+from dual_ticker.calendar.as_of import AS_OF_TAG
 from dual_ticker.clock import Clock, FixedClock
 from dual_ticker.definitions import ASSETS, build_resources
-from dual_ticker.resources import DatabaseResource
-from dual_ticker.run_time import AS_OF_TAG
+from dual_ticker.orchestration.resources import DatabaseResource
 from dual_ticker.settings import Settings
 
 REPLAY_DIR = Path(__file__).resolve().parents[2] / "data" / "replay"

@@ -19,9 +19,9 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pandas as pd
 
+from dual_ticker.calendar.nyse import NEW_YORK, nyse
 from dual_ticker.clock import to_utc
 from dual_ticker.feeds.replay import ReplayFeed
-from dual_ticker.market_calendar import NEW_YORK, nyse
 
 REPLAY_DIR = Path(__file__).resolve().parents[2] / "data" / "replay"
 SLOW_SECONDS = 2.0

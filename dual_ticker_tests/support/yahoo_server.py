@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from dual_ticker.market_calendar import NEW_YORK, nyse
+from dual_ticker.calendar.nyse import NEW_YORK, nyse
 from dual_ticker_tests.support.simulated_provider import Fault, ProviderSimulator, Reply, Request
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "yahoo"

@@ -1,14 +1,16 @@
 """The session-partitioned market-data assets and their blocking checks (thin wiring over
-dual_ticker.bar_pipeline)."""
+dual_ticker.pipeline.steps)."""
 
 import dagster as dg
 import pandas as pd
 
-from dual_ticker import bar_pipeline
+from dual_ticker.calendar.as_of import AS_OF_TAG, session_as_of
+from dual_ticker.calendar.nyse import session_label
 from dual_ticker.clock import Clock
 from dual_ticker.features.indicators import compute_features
-from dual_ticker.market_calendar import session_label
-from dual_ticker.partitions import SESSIONS
+from dual_ticker.orchestration.partitions import SESSIONS
+from dual_ticker.orchestration.resources import DatabaseResource, FeedResource
+from dual_ticker.pipeline import steps
 from dual_ticker.quality.gate import (
     FEATURES_CHECKS,
     RAW_BARS_CHECKS,
@@ -16,8 +18,6 @@ from dual_ticker.quality.gate import (
     session_window,
 )
 from dual_ticker.quality.rules import Outcome, Window
-from dual_ticker.resources import DatabaseResource, FeedResource
-from dual_ticker.run_time import AS_OF_TAG, session_as_of
 from dual_ticker.settings import Settings
 from dual_ticker.storage import bars as bar_store
 from dual_ticker.storage import feed_health
@@ -118,7 +118,7 @@ def raw_bars(
     windows = run_windows(context, settings, clock)
     with database.transaction() as connection:
         active = feed_health.active_feed(connection, feeds.primary)
-    delivery = bar_pipeline.fetch_missing(
+    delivery = steps.fetch_missing(
         database.transaction,
         windows,
         settings.data.symbols,
@@ -128,7 +128,7 @@ def raw_bars(
     )
     live = AS_OF_TAG in context.run.tags and all(w.as_of < w.closed for w in windows.values())
     with database.transaction() as connection:
-        clean, per_session = bar_pipeline.land_and_gate(
+        clean, per_session = steps.land_and_gate(
             connection,
             delivery,
             windows,
@@ -172,8 +172,8 @@ def validated_bars(
     windows = run_windows(context, settings, clock)
     with database.transaction() as connection:
         try:
-            result = bar_pipeline.validated(connection, windows, settings, feeds.source_order())
-        except bar_pipeline.GateNotPassed as refused:
+            result = steps.validated(connection, windows, settings, feeds.source_order())
+        except steps.GateNotPassed as refused:
             raise dg.Failure(str(refused)) from None
     context.add_output_metadata(
         {
@@ -247,7 +247,7 @@ def dual_ticker_bars(
     """The contract table the trading model reads: one row per symbol and bar, 13 features each."""
     windows = run_windows(context, settings, clock)
     with database.transaction() as connection:  # every session of the run, all or nothing
-        counts = bar_pipeline.write_contract(connection, features, windows, settings.data.symbols)
+        counts = steps.write_contract(connection, features, windows, settings.data.symbols)
         stored = bar_store.window_count(
             connection,
             min(w.opened for w in windows.values()),

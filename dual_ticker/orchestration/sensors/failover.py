@@ -9,8 +9,8 @@ from dual_ticker.feeds.base import FeedError
 from dual_ticker.feeds.failover import fetch_with_failover
 from dual_ticker.feeds.feed_switch import Switch, after_probe, after_requests, probe_due
 from dual_ticker.monitoring.alerts import raise_alert
-from dual_ticker.monitoring.sensors import AlertResource
-from dual_ticker.resources import DatabaseResource, FeedResource
+from dual_ticker.orchestration.resources import DatabaseResource, FeedResource
+from dual_ticker.orchestration.sensors.alerts import AlertResource
 from dual_ticker.settings import Settings
 from dual_ticker.storage import feed_health
 

@@ -4,7 +4,7 @@ sessions works and any step can re-run alone, on any host."""
 import dagster as dg
 import pandas as pd
 
-from dual_ticker.resources import DatabaseResource
+from dual_ticker.orchestration.resources import DatabaseResource
 from dual_ticker.storage.frames import load_frames, save_frames
 
 

@@ -9,13 +9,13 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from dual_ticker.monitoring.alerts import Delivery, deliver_pending
-from dual_ticker.monitoring.run_alerts import (
+from dual_ticker.orchestration.resources import DatabaseResource
+from dual_ticker.orchestration.sensors.run_alerts import (
     check_result,
     classify_run_failure,
     record_check_warning,
     record_run_failure,
 )
-from dual_ticker.resources import DatabaseResource
 
 EVALUATIONS_PER_TICK = 500
 

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from dual_ticker.market_calendar import HISTORY_START, NEW_YORK, non_session_weekdays, nyse
+from dual_ticker.calendar.nyse import HISTORY_START, NEW_YORK, non_session_weekdays, nyse
 
 
 def session_partitions() -> dg.DailyPartitionsDefinition:

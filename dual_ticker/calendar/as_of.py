@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from dual_ticker.calendar.nyse import session_close, session_open
 from dual_ticker.clock import to_utc
-from dual_ticker.market_calendar import session_close, session_open
 
 AS_OF_TAG = "dual_ticker/as_of"
 

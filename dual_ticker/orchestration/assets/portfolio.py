@@ -2,10 +2,10 @@
 
 import dagster as dg
 
-from dual_ticker.assets.market_data import dual_ticker_bars
 from dual_ticker.clock import Clock
 from dual_ticker.oms import broker_from_settings, sync_positions
-from dual_ticker.resources import DatabaseResource
+from dual_ticker.orchestration.assets.market_data import dual_ticker_bars
+from dual_ticker.orchestration.resources import DatabaseResource
 from dual_ticker.settings import Settings
 from dual_ticker.storage.database import connect
 

@@ -3,12 +3,17 @@
 import dagster as dg
 import pandas as pd
 
-from dual_ticker.assets.market_data import dual_ticker_bars, features, raw_bars, validated_bars
-from dual_ticker.assets.portfolio import positions
+from dual_ticker.calendar.as_of import AS_OF_TAG
+from dual_ticker.calendar.nyse import NEW_YORK, is_session, session_close, session_open
 from dual_ticker.clock import SYSTEM_CLOCK, Clock
-from dual_ticker.market_calendar import NEW_YORK, is_session, session_close, session_open
-from dual_ticker.partitions import SESSIONS
-from dual_ticker.run_time import AS_OF_TAG
+from dual_ticker.orchestration.assets.market_data import (
+    dual_ticker_bars,
+    features,
+    raw_bars,
+    validated_bars,
+)
+from dual_ticker.orchestration.assets.portfolio import positions
+from dual_ticker.orchestration.partitions import SESSIONS
 
 MINUTE_JOB_TAG = "dual_ticker/minute_job"  # dagster.yaml limits runs with this tag to one at a time
 

@@ -6,16 +6,16 @@ import json
 import dagster as dg
 import pandas as pd
 
+from dual_ticker.calendar.as_of import AS_OF_TAG
 from dual_ticker.clock import SYSTEM_CLOCK, ReplayClock
-from dual_ticker.definitions import defs
-from dual_ticker.replay_clock import (
+from dual_ticker.clock.replay import (
     SharedReplayClock,
     anchor_path,
     clock_from_settings,
     start_replay,
 )
-from dual_ticker.run_time import AS_OF_TAG
-from dual_ticker.schedules import build_minute_schedule
+from dual_ticker.definitions import defs
+from dual_ticker.orchestration.schedules import build_minute_schedule
 from dual_ticker.settings import load_settings
 
 

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-from dual_ticker.replay_clock import start_replay
+from dual_ticker.clock.replay import start_replay
 from dual_ticker.settings import PROJECT_ROOT, Settings
 from dual_ticker.storage import embedded
 from dual_ticker.storage.database import redact, resolve_url

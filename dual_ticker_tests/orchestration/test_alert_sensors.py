@@ -9,12 +9,12 @@ import pandas as pd
 import psycopg2
 import pytest
 
-from dual_ticker.monitoring.sensors import (
+from dual_ticker.orchestration.resources import DatabaseResource
+from dual_ticker.orchestration.sensors.alerts import (
     AlertResource,
     check_warning_alert_sensor,
     run_failure_alert_sensor,
 )
-from dual_ticker.resources import DatabaseResource
 from dual_ticker_tests.monitoring.conftest import BLOCKED_SESSION, missing_minutes_replay
 from dual_ticker_tests.support.pipeline import (
     check_evaluations,

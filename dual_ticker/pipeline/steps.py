@@ -8,10 +8,10 @@ from collections.abc import Callable, Sequence
 
 import pandas as pd
 
-from dual_ticker.bar_series import aggregate
+from dual_ticker.calendar.nyse import NEW_YORK, new_york_dates
 from dual_ticker.feeds.base import BAR_COLUMNS, FeedEmpty, IntradayFeed, empty_bars
 from dual_ticker.feeds.failover import fetch_with_failover
-from dual_ticker.market_calendar import NEW_YORK, new_york_dates
+from dual_ticker.quality.bar_series import aggregate
 from dual_ticker.quality.gate import gated_bars, raw_bars_outcomes_by_session
 from dual_ticker.quality.rules import Outcome, Window, delivery_conflicts
 from dual_ticker.settings import Settings

@@ -1,0 +1,1 @@
+"""NYSE sessions and a run's as_of within them."""

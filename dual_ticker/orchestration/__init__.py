@@ -1,0 +1,1 @@
+"""The Dagster wiring: assets and their checks, resources, partitions, schedules, sensors."""

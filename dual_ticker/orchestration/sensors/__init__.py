@@ -1,0 +1,1 @@
+"""Sensors: feed failover and alerts."""

@@ -1,0 +1,1 @@
+"""The steps of the bar pipeline as plain functions over a run's sessions."""
