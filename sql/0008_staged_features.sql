@@ -1,15 +1,16 @@
 -- Feature rows of a session between the `features` asset and its publication in dual_ticker_bars
 -- (which copies them in one transaction and clears them). Replaces asset_frames: no pickled frames.
--- UNLOGGED and unindexed but for the session: a transient copy, cheap to load in bulk.
+-- UNLOGGED and unindexed but for the session: a transient copy, loaded by binary COPY (prices as
+-- float8, NaN for an indicator without inputs; publishing casts them to the contract's types).
 DROP TABLE IF EXISTS asset_frames;
 CREATE UNLOGGED TABLE IF NOT EXISTS staged_features (
     session      DATE             NOT NULL,
     "timestamp"  TIMESTAMPTZ      NOT NULL,
     symbol       TEXT             NOT NULL,
-    open         NUMERIC(12, 4)   NOT NULL,
-    high         NUMERIC(12, 4)   NOT NULL,
-    low          NUMERIC(12, 4)   NOT NULL,
-    close        NUMERIC(12, 4)   NOT NULL,
+    open         DOUBLE PRECISION NOT NULL,
+    high         DOUBLE PRECISION NOT NULL,
+    low          DOUBLE PRECISION NOT NULL,
+    close        DOUBLE PRECISION NOT NULL,
     volume       BIGINT           NOT NULL,
     rsi          DOUBLE PRECISION,
     ema_short    DOUBLE PRECISION,

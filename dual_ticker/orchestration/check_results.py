@@ -43,12 +43,12 @@ def check_results(report: GateReport) -> list[dg.AssetCheckResult]:
     return [check_result(outcome) for outcome in report.outcomes()]
 
 
-def table_metadata(table: str, schema: list[tuple[str, str]], rows: int) -> dict:
-    """Dagster's standard keys: the table, its columns and the rows the step wrote or holds."""
+def table_metadata(table: str, schema: list[tuple[str, str]]) -> dict:
+    """Dagster's standard keys of an asset stored in a table: its name and columns (definition
+    metadata: written once, not with each partition's materialization)."""
     return {
         "dagster/table_name": table,
         "dagster/column_schema": dg.TableSchema(
             columns=[dg.TableColumn(name, kind) for name, kind in schema]
         ),
-        "dagster/row_count": rows,
     }

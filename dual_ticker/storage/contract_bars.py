@@ -9,7 +9,7 @@ from collections.abc import Iterable
 import pandas as pd
 
 from dual_ticker.features.indicators import FEATURE_COLUMNS
-from dual_ticker.storage.bulk import copy_frame, read_frame, select_list
+from dual_ticker.storage.bulk import copy_binary, read_frame, select_list
 
 TABLE = "dual_ticker_bars"
 COLUMNS = ["timestamp", "symbol", *FEATURE_COLUMNS, "data_source"]
@@ -24,6 +24,17 @@ SCHEMA = [
 ]
 _VALUES = [c for c in COLUMNS if c not in ("timestamp", "symbol")]
 _LISTED = ", ".join(f'"{c}"' for c in COLUMNS)
+_STAGED_WIRE = {
+    "session": "date",
+    "timestamp": "timestamptz",
+    "symbol": "text",
+    **{c: "int8" if c == "volume" else "float8" for c in FEATURE_COLUMNS},
+    "data_source": "text",
+}
+# Staged rows as the contract's columns: an indicator without inputs (NaN) is NULL there.
+_FROM_STAGED = ", ".join(
+    f"NULLIF(\"{c}\", 'NaN')" if c in FEATURE_COLUMNS[5:] else f'"{c}"' for c in COLUMNS
+)
 
 
 class NotStaged(RuntimeError):
@@ -54,7 +65,7 @@ def stage(connection, rows: pd.DataFrame, sessions: list[str], run_id: str | Non
     with connection.cursor() as cursor:
         cursor.execute("DELETE FROM staged_features WHERE session = ANY(%s::date[])", (sessions,))
         if len(rows):
-            copy_frame(cursor, "staged_features", rows, ["session", *COLUMNS])
+            copy_binary(cursor, "staged_features", rows, _STAGED_WIRE)
         counts = rows.groupby("session").size() if len(rows) else pd.Series(dtype=int)
         cursor.execute(
             """INSERT INTO staged_sessions (session, run_id, rows)
@@ -91,7 +102,7 @@ def publish(connection, windows: dict, symbols) -> dict:
             (opened, closed, list(symbols)),
         )
         occupied = cursor.fetchone()[0]
-        staged = f"SELECT {_LISTED} FROM staged_features WHERE session = ANY(%s::date[])"
+        staged = f"SELECT {_FROM_STAGED} FROM staged_features WHERE session = ANY(%s::date[])"
         deleted = 0
         if not occupied:
             cursor.execute(f"INSERT INTO dual_ticker_bars ({_LISTED}) {staged}", (keys,))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dual_ticker.storage.bulk import copy_frame, read_frame, select_list
+from dual_ticker.storage.bulk import copy_binary, read_frame, select_list
 
 TABLE = "raw_bars"
 COLUMNS = [
@@ -56,6 +56,27 @@ GATED_COLUMNS = [
     "gate_reason",
 ]
 _KEYS = ["symbol", "timestamp", "data_source"]
+_WIRE = {  # how a delivery travels to the server (binary COPY); prices become NUMERIC there
+    "symbol": "text",
+    "timestamp": "timestamptz",
+    "data_source": "text",
+    "session": "date",
+    "open": "float8",
+    "high": "float8",
+    "low": "float8",
+    "close": "float8",
+    "volume": "int8",
+    "fetched_at": "timestamptz",
+    "run_id": "text",
+    "conflict": "bool",
+    "gate_status": "text",
+    "gate_run_id": "text",
+    "gate_reason": "text",
+}
+_INCOMING = ", ".join(
+    f'"{c}" {"double precision" if t == "float8" else "bigint" if t == "int8" else "boolean" if t == "bool" else t}'
+    for c, t in _WIRE.items()
+)
 
 
 def land(
@@ -90,17 +111,12 @@ def land(
     listed = ", ".join(f'"{c}"' for c in COLUMNS)
     updates = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in COLUMNS if c not in _KEYS)
     with connection.cursor() as cursor:
-        if not _any_stored(cursor, frame["session"].unique()):
-            copy_frame(cursor, "raw_bars", frame, COLUMNS)  # a plain load: nothing to replace
-            return len(frame)
-        cursor.execute(
-            "CREATE TEMP TABLE incoming_raw (LIKE raw_bars INCLUDING DEFAULTS) ON COMMIT DROP"
-        )
-        copy_frame(cursor, "incoming_raw", frame, COLUMNS)
-        cursor.execute(
-            f"""INSERT INTO raw_bars AS r ({listed}) SELECT {listed} FROM incoming_raw
-                ON CONFLICT (symbol, "timestamp", data_source) DO UPDATE SET {updates}"""
-        )
+        cursor.execute(f"CREATE TEMP TABLE incoming_raw ({_INCOMING}) ON COMMIT DROP")
+        copy_binary(cursor, "incoming_raw", frame, _WIRE)
+        insert = f"INSERT INTO raw_bars AS r ({listed}) SELECT {listed} FROM incoming_raw"
+        if _any_stored(cursor, frame["session"].unique()):
+            insert += f""" ON CONFLICT (symbol, "timestamp", data_source) DO UPDATE SET {updates}"""
+        cursor.execute(insert)  # else a plain load: nothing to replace
         cursor.execute("DROP TABLE incoming_raw")
     return len(frame)
 

@@ -216,11 +216,11 @@ def test_assets_show_kinds_owners_and_the_standard_table_metadata(embedded_datab
         event.asset_key.to_user_string(): event.materialization.metadata
         for event in result.get_asset_materialization_events()
     }
-    contract = by_asset["dual_ticker_bars"]
-    assert contract["dagster/table_name"].value == "dual_ticker_bars"
-    assert contract["dagster/row_count"].value == 780
-    columns = [c.name for c in contract["dagster/column_schema"].schema.columns]
+    assert by_asset["dual_ticker_bars"]["dagster/row_count"].value == 780
+    contract = nodes["dual_ticker_bars"].metadata
+    assert contract["dagster/table_name"] == "dual_ticker_bars"
+    columns = [c.name for c in contract["dagster/column_schema"].columns]
     assert columns[:3] == ["timestamp", "symbol", "open"] and "minute_cos" in columns
-    assert by_asset["raw_bars"]["dagster/table_name"].value == "raw_bars"
+    assert nodes["raw_bars"].metadata["dagster/table_name"] == "raw_bars"
     assert by_asset["validated_bars"]["dagster/row_count"].value == 780
     assert by_asset["features"]["dagster/row_count"].value == 780

@@ -40,6 +40,7 @@ def session_asset(**kwargs):
 
 @session_asset(
     kinds={"postgres", "pandas"},
+    metadata=table_metadata(raw_table.TABLE, raw_table.SCHEMA),
     check_specs=[
         dg.AssetCheckSpec(name, asset="raw_bars", blocking=True, description=text)
         for name, text in RAW_BARS_CHECKS.items()
@@ -79,7 +80,7 @@ def raw_bars(
     landed = clean.groupby(["symbol", "data_source"]).size()
     return dg.MaterializeResult(
         metadata={
-            **table_metadata(raw_table.TABLE, raw_table.SCHEMA, len(clean)),
+            "dagster/row_count": len(clean),
             "sessions": len(windows),
             "as_of": str(run_sessions.as_of),
             "landed_by_symbol_source": dg.MetadataValue.json(
@@ -147,7 +148,11 @@ def features(
     )
 
 
-@session_asset(deps=[features], kinds={"postgres", "timescaledb"})
+@session_asset(
+    deps=[features],
+    kinds={"postgres", "timescaledb"},
+    metadata=table_metadata(contract_bars.TABLE, contract_bars.SCHEMA),
+)
 def dual_ticker_bars(
     database: DatabaseResource,
     run_sessions: dg.ResourceParam[RunSessions],
@@ -161,9 +166,4 @@ def dual_ticker_bars(
         except contract_bars.NotStaged as missing:
             raise dg.Failure(str(missing)) from None
         stored = contract_bars.count_in(connection, windows)
-    return dg.MaterializeResult(
-        metadata={
-            **table_metadata(contract_bars.TABLE, contract_bars.SCHEMA, stored),
-            **counts,
-        }
-    )
+    return dg.MaterializeResult(metadata={"dagster/row_count": stored, **counts})
