@@ -39,6 +39,9 @@ class DataSettings(_Strict):
     )
     replay_dir: str = "data/replay"
     warmup_bars: int = Field(default=400, ge=26)
+    backfill_chunk_sessions: int = Field(
+        default=21, ge=1, description="sessions a run lands, gates and commits at a time"
+    )
     observation_staleness_minutes: int = Field(default=5, ge=1)
     max_bars_per_test: int | None = Field(default=None, ge=1)
     max_bars_per_session: int | None = Field(default=None, ge=1)

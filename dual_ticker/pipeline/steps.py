@@ -192,22 +192,35 @@ def stage_features(
     settings: Settings,
     source_order: list[str],
     run_id: str | None,
-) -> tuple[pd.DataFrame, GateReport]:
-    """Features of the sessions' validated bars, warmed up on stored history, gated; staged for
-    dual_ticker_bars when they pass, recorded as failures when they do not."""
+    history: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, GateReport, pd.DataFrame]:
+    """Features of the sessions' validated bars, warmed up on `history` (the bars before them; read
+    from dual_ticker_bars when not given), gated; staged for dual_ticker_bars when they pass,
+    recorded as failures when they do not. Returns the features, the report and the history the
+    next sessions start from (the latest warm-up bars per symbol)."""
     bars = validated(connection, windows, settings, source_order)
-    history = bars.iloc[0:0]
-    if not bars.empty:
-        history = contract_bars.history_before(
-            connection, settings.data.symbols, bars["timestamp"].min(), settings.data.warmup_bars
-        )
+    warmup = settings.data.warmup_bars
+    if history is None:
+        history = bars.iloc[0:0]
+        if not bars.empty:
+            history = contract_bars.history_before(
+                connection, settings.data.symbols, bars["timestamp"].min(), warmup
+            )
     featured = compute_features(history, bars)
     report = features_report(featured, list(windows), settings)
     if report.blocked:
         record_report(connection, report, run_id)
     else:
         contract_bars.stage(connection, featured, list(windows), run_id)
-    return featured, report
+    carried = history.columns.intersection(bars.columns)
+    following = (
+        pd.concat([history[carried], bars[carried]], ignore_index=True)
+        .sort_values(["symbol", "timestamp"])
+        .groupby("symbol")
+        .tail(warmup)
+        .reset_index(drop=True)
+    )
+    return featured, report, following
 
 
 def publish(connection, windows: dict[str, Window], symbols) -> dict:

@@ -52,6 +52,10 @@ class GateReport:
     asset: str
     by_session: dict[str, list[Outcome]]
 
+    def merged_with(self, other: GateReport) -> GateReport:
+        """This report and a later chunk's, as one report over both chunks' sessions."""
+        return GateReport(self.asset, {**self.by_session, **other.by_session})
+
     @property
     def blocked(self) -> bool:
         return any(o.blocks for outcomes in self.by_session.values() for o in outcomes)

@@ -11,6 +11,7 @@ from dual_ticker.orchestration.partitions import SESSIONS
 from dual_ticker.orchestration.resources import DatabaseResource, FeedResource
 from dual_ticker.orchestration.run_sessions import RunSessions
 from dual_ticker.pipeline import steps
+from dual_ticker.pipeline.chunks import in_chunks
 from dual_ticker.quality.gate import FEATURES_CHECKS, RAW_BARS_CHECKS
 from dual_ticker.settings import Settings
 from dual_ticker.storage import contract_bars, feed_health
@@ -55,39 +56,46 @@ def raw_bars(
     clock: dg.ResourceParam[Clock],
 ):
     """One-minute NVDA and MSFT bars of the session as delivered, landed in `raw_bars` and gated."""
-    windows = run_sessions.windows
     with database.transaction() as connection:
         active = feed_health.active_feed(connection, feeds.primary)
-    delivery = steps.fetch_missing(
-        database.transaction,
-        windows,
-        settings.data.symbols,
-        feeds.clients(settings, clock, first=active),
-        context.run_id,
-        context.log.info,
-    )
-    with database.transaction() as connection:
-        clean, report = steps.land_and_gate(
-            connection,
-            delivery,
-            windows,
-            settings,
-            feeds.source_order(),
+    clients = feeds.clients(settings, clock, first=active)
+    report, landed, first_bar, last_bar = None, 0, None, None
+    by_source: dict[str, int] = {}
+    for chunk in _chunks(context, run_sessions, settings, "raw_bars"):
+        delivery = steps.fetch_missing(
+            database.transaction,
+            chunk,
+            settings.data.symbols,
+            clients,
             context.run_id,
-            clock.now(),
-            run_sessions.live,
+            context.log.info,
         )
-    landed = clean.groupby(["symbol", "data_source"]).size()
+        with database.transaction() as connection:  # each chunk commits
+            clean, chunk_report = steps.land_and_gate(
+                connection,
+                delivery,
+                chunk,
+                settings,
+                feeds.source_order(),
+                context.run_id,
+                clock.now(),
+                run_sessions.live,
+            )
+        report = chunk_report if report is None else report.merged_with(chunk_report)
+        landed += len(clean)
+        for (symbol, source), count in clean.groupby(["symbol", "data_source"]).size().items():
+            by_source[f"{symbol}/{source}"] = by_source.get(f"{symbol}/{source}", 0) + int(count)
+        if len(clean):
+            first_bar = first_bar or clean["timestamp"].min()
+            last_bar = clean["timestamp"].max()
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": len(clean),
-            "sessions": len(windows),
+            "dagster/row_count": landed,
+            "sessions": len(run_sessions.windows),
             "as_of": str(run_sessions.as_of),
-            "landed_by_symbol_source": dg.MetadataValue.json(
-                {f"{s}/{src}": int(n) for (s, src), n in landed.items()}
-            ),
-            "first_bar": str(clean["timestamp"].min()) if len(clean) else "none",
-            "last_bar": str(clean["timestamp"].max()) if len(clean) else "none",
+            "landed_by_symbol_source": dg.MetadataValue.json(by_source),
+            "first_bar": str(first_bar) if first_bar is not None else "none",
+            "last_bar": str(last_bar) if last_bar is not None else "none",
         },
         check_results=check_results(report),
     )
@@ -131,16 +139,20 @@ def features(
     settings: dg.ResourceParam[Settings],
 ) -> dg.MaterializeResult:
     """Validated bars with RSI, EMAs, session VWAP and time of day, staged for dual_ticker_bars."""
-    with database.transaction() as connection:
-        try:
-            featured, report = steps.stage_features(
-                connection, run_sessions.windows, settings, feeds.source_order(), context.run_id
-            )
-        except steps.GateNotPassed as refused:
-            raise dg.Failure(str(refused)) from None
+    report, history, rows = None, None, 0
+    for chunk in _chunks(context, run_sessions, settings, "features"):
+        with database.transaction() as connection:  # each chunk stages and commits
+            try:
+                featured, chunk_report, history = steps.stage_features(
+                    connection, chunk, settings, feeds.source_order(), context.run_id, history
+                )
+            except steps.GateNotPassed as refused:
+                raise dg.Failure(str(refused)) from None
+        report = chunk_report if report is None else report.merged_with(chunk_report)
+        rows += len(featured)
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": len(featured),
+            "dagster/row_count": rows,
             "staged": not report.blocked,
             "warmup_bars_per_symbol": settings.data.warmup_bars,
         },
@@ -154,16 +166,28 @@ def features(
     metadata=table_metadata(contract_bars.TABLE, contract_bars.SCHEMA),
 )
 def dual_ticker_bars(
+    context: dg.AssetExecutionContext,
     database: DatabaseResource,
     run_sessions: dg.ResourceParam[RunSessions],
     settings: dg.ResourceParam[Settings],
 ) -> dg.MaterializeResult:
     """The contract table the trading model reads: one row per symbol and bar, 13 features each."""
-    windows = run_sessions.windows
-    with database.transaction() as connection:  # every session of the run, all or nothing
-        try:
-            counts = steps.publish(connection, windows, settings.data.symbols)
-        except contract_bars.NotStaged as missing:
-            raise dg.Failure(str(missing)) from None
-        stored = contract_bars.count_in(connection, windows)
+    counts = {"upserted": 0, "deleted": 0}
+    for chunk in _chunks(context, run_sessions, settings, "dual_ticker_bars"):
+        with database.transaction() as connection:  # each chunk's sessions: all or nothing
+            try:
+                published = steps.publish(connection, chunk, settings.data.symbols)
+            except contract_bars.NotStaged as missing:
+                raise dg.Failure(str(missing)) from None
+        counts = {key: counts[key] + published[key] for key in counts}
+    with database.transaction() as connection:
+        stored = contract_bars.count_in(connection, run_sessions.windows)
     return dg.MaterializeResult(metadata={"dagster/row_count": stored, **counts})
+
+
+def _chunks(context, run_sessions: RunSessions, settings: Settings, step: str):
+    """The run's sessions a chunk at a time; a run of several chunks logs its progress."""
+    windows = run_sessions.windows
+    size = settings.data.backfill_chunk_sessions
+    report = (lambda progress: context.log.info(progress.line())) if len(windows) > size else None
+    return in_chunks(windows, size, step, report or (lambda progress: None))
