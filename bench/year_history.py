@@ -67,7 +67,8 @@ RECOMPUTE_TOTALS = (
 CUT_TO_MONTH = (
     "DELETE FROM raw_bars WHERE session > '2019-01-31'",
     "DELETE FROM dual_ticker_bars WHERE \"timestamp\" >= '2019-02-01'",
-    "DELETE FROM asset_frames WHERE session > '2019-01-31'",
+    "DELETE FROM staged_features WHERE session > '2019-01-31'",
+    "DELETE FROM staged_sessions WHERE session > '2019-01-31'",
     "DELETE FROM feed_requests WHERE requested_at >= '2019-02-01'",
     "DELETE FROM quality_failures WHERE recorded_at >= '2019-02-01'",
     "DELETE FROM alerts WHERE created_at >= '2019-02-01'",
