@@ -7,7 +7,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from dual_ticker.calendar.nyse import session_close, session_open
 from dual_ticker.features.indicators import EMA_LONG, EMA_SHORT, RSI_PERIOD
 from dual_ticker.quality import rules
 from dual_ticker.quality.bar_series import prefer_sources
@@ -160,28 +159,6 @@ def raw_bars_report(
     return GateReport(
         "raw_bars", {key: [results[name][key] for name in RAW_BARS_CHECKS] for key in keys}
     )
-
-
-def raw_bars_outcomes(
-    session_rows: pd.DataFrame,
-    clashes: pd.DataFrame,
-    session: pd.Timestamp,
-    as_of: pd.Timestamp,
-    settings: Settings,
-    source_order: list[str],
-    live: bool = False,
-) -> list[Outcome]:
-    """The rules on one session's stored rows plus this delivery's clashes."""
-    window = Window(str(session.date()), session_open(session), session_close(session), as_of)
-    tagged = session_rows.assign(session=window.key)
-    return raw_bars_report(
-        tagged,
-        clashes.assign(session=window.key),
-        {window.key: window},
-        settings,
-        source_order,
-        live,
-    ).by_session[window.key]
 
 
 def features_outcomes(featured: pd.DataFrame, settings: Settings) -> list[Outcome]:

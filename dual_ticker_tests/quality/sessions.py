@@ -6,7 +6,31 @@ import numpy as np
 import pandas as pd
 
 from dual_ticker.calendar.nyse import expected_bar_starts, session_label
+from dual_ticker.calendar.windows import session_window
+from dual_ticker.quality.gate import raw_bars_report
+from dual_ticker.quality.rules import Outcome
 from dual_ticker.settings import Settings, load_settings
+
+
+def raw_bars_outcomes(
+    session_rows: pd.DataFrame,
+    clashes: pd.DataFrame,
+    session: pd.Timestamp,
+    as_of: pd.Timestamp,
+    settings: Settings,
+    source_order: list[str],
+    live: bool = False,
+) -> list[Outcome]:
+    """The gate's raw_bars report for one session's rows plus a delivery's clashes."""
+    window = session_window(session, as_of)
+    return raw_bars_report(
+        session_rows.assign(session=window.key),
+        clashes.assign(session=window.key),
+        {window.key: window},
+        settings,
+        source_order,
+        live,
+    ).by_session[window.key]
 
 
 def gate_settings(env: str = "ci", symbols=("NVDA", "MSFT")) -> Settings:

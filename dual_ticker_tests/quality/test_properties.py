@@ -7,9 +7,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dual_ticker.calendar.nyse import session_close, session_label
-from dual_ticker.quality.gate import raw_bars_outcomes
 from dual_ticker.quality.rules import delivery_conflicts
-from dual_ticker_tests.quality.sessions import gate_settings, valid_session
+from dual_ticker_tests.quality.sessions import gate_settings, raw_bars_outcomes, valid_session
 
 DAYS = [
     "2020-11-24",

@@ -3,8 +3,7 @@
 import pandas as pd
 
 from dual_ticker.calendar.nyse import session_close, session_label, sessions_between
-from dual_ticker.quality.gate import raw_bars_outcomes
-from dual_ticker_tests.quality.sessions import gate_settings, recorded_session
+from dual_ticker_tests.quality.sessions import gate_settings, raw_bars_outcomes, recorded_session
 from dual_ticker_tests.support.pipeline import REPLAY_DIR
 
 MONTH = [str(day.date()) for day in sessions_between("2020-11-23", "2020-12-18")]

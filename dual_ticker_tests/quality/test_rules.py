@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 
 from dual_ticker.calendar.nyse import session_close, session_label
-from dual_ticker.quality.gate import features_outcomes, raw_bars_outcomes
+from dual_ticker.quality.gate import features_outcomes
 from dual_ticker.quality.rules import delivery_conflicts
-from dual_ticker_tests.quality.sessions import gate_settings, valid_session
+from dual_ticker_tests.quality.sessions import gate_settings, raw_bars_outcomes, valid_session
 
 DAY = "2020-12-01"
 SESSION = session_label(DAY)
