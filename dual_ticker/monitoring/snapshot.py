@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from dual_ticker.monitoring.dagster_runs import read_activity
 from dual_ticker.storage.feed_health import LATENCY_BUCKETS
 
 RECENT_REQUESTS = 3  # the active feed counts as failing when its last three requests all failed
@@ -70,7 +71,10 @@ def read_snapshot(connection, symbols: list[str], default_feed: str) -> Snapshot
         snapshot.gate = _read_gate(cursor)
         cursor.execute("SELECT symbol, qty, market_value, unrealized_pnl FROM current_positions")
         snapshot.positions = {s: (float(q), float(v), float(p)) for s, q, v, p in cursor.fetchall()}
-        _read_dagster(cursor, snapshot)
+        activity = read_activity(cursor)
+        snapshot.dagster_storage = activity.storage
+        snapshot.last_success_epoch = activity.last_success_epoch
+        snapshot.daemon_heartbeat_epoch = activity.daemon_heartbeat_epoch
     return snapshot
 
 
@@ -125,25 +129,3 @@ def _read_gate(cursor) -> Gate | None:
     )
     failure = cursor.fetchone()
     return Gate(str(session), failure is None, failure[0] if failure else None)
-
-
-def _read_dagster(cursor, snapshot: Snapshot) -> None:
-    """Dagster's own run storage, when it shares this database: last success, daemon heartbeat."""
-    cursor.execute(
-        "SELECT to_regclass('runs') IS NOT NULL, to_regclass('daemon_heartbeats') IS NOT NULL"
-    )
-    has_runs, has_heartbeats = cursor.fetchone()
-    snapshot.dagster_storage = bool(has_runs)
-    if has_runs:
-        # idx_run_range (status, update_timestamp): one index probe.
-        cursor.execute(
-            """SELECT end_time FROM runs WHERE status = 'SUCCESS'
-               ORDER BY update_timestamp DESC LIMIT 1"""
-        )
-        row = cursor.fetchone()
-        snapshot.last_success_epoch = float(row[0]) if row and row[0] is not None else None
-    if has_heartbeats:
-        # One row per daemon type; the body carries the heartbeat's own epoch timestamp.
-        cursor.execute("SELECT max((body::json ->> 'timestamp')::float) FROM daemon_heartbeats")
-        (beat,) = cursor.fetchone()
-        snapshot.daemon_heartbeat_epoch = float(beat) if beat is not None else None
