@@ -5,10 +5,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 
-from dual_ticker.oms.positions import PositionRow, portfolio_value, read_positions
+from dual_ticker.oms.positions import portfolio_value
 from dual_ticker.settings import ConfigError, load_settings
+from dual_ticker.storage import positions
 from dual_ticker.storage.database import DatabaseUnavailable, connect, resolve_url
 from dual_ticker.storage.migrations import MigrationError, apply_migrations
+from dual_ticker.storage.positions import PositionRow
 
 
 def money(value: float, signed: bool = False) -> str:
@@ -44,7 +46,7 @@ def main() -> int:
         apply_migrations(url)
         connection = connect(url)
         try:
-            rows = read_positions(connection)
+            rows = positions.current(connection)
         finally:
             connection.close()
     except (ConfigError, DatabaseUnavailable, MigrationError, RuntimeError) as exc:
