@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | cksum | cut -d' ' -f1)
 PARTITION ?= 2020-12-01
+UI_PORT ?= 3000
 PYTEST_ARGS ?=
 
 .PHONY: install run test lint format lock db-start db-stop db-status materialize ib-check bench clean
@@ -18,8 +19,8 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@rm -f $(VENV)/.installed-* && touch $@
 
-run: install  ## the database, Dagster UI + daemon, monitoring sidecar; Ctrl-C stops all
-	$(BIN)/python -m dual_ticker run
+run: install  ## the database, Dagster UI (UI_PORT=3000) + daemon, monitoring sidecar; Ctrl-C stops all
+	$(BIN)/python -m dual_ticker run --ui-port $(UI_PORT)
 
 test: install  ## the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+from dual_ticker.cli.ports import Listener, require_free
 from dual_ticker.clock.replay import start_replay
 from dual_ticker.settings import PROJECT_ROOT, Settings
 from dual_ticker.storage import embedded
@@ -32,19 +33,52 @@ def _bin(name: str) -> str:
     return str(Path(sys.executable).parent / name)
 
 
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _stop(process: subprocess.Popen, grace_seconds: float = 15) -> None:
-    if process.poll() is not None:
+    """Stops the process's whole group: a leader that already exited (dagster dev after its
+    webserver died) may have left children behind (the daemon, a code server)."""
+    group = process.pid  # each process was started as the leader of its own group
+    if not _group_alive(group):
+        process.poll()
         return
     # SIGINT, as Ctrl-C would: `dagster dev` ignores SIGTERM and shuts its children down on SIGINT.
-    os.killpg(process.pid, signal.SIGINT)
-    try:
-        process.wait(grace_seconds)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait()
+    os.killpg(group, signal.SIGINT)
+    deadline = time.monotonic() + grace_seconds
+    while time.monotonic() < deadline:
+        process.poll()
+        if not _group_alive(group):
+            return
+        time.sleep(0.1)
+    if _group_alive(group):
+        os.killpg(group, signal.SIGKILL)
+    process.wait()
+
+
+def _listeners(settings: Settings, ui_port: int) -> list[Listener]:
+    endpoints = settings.endpoints
+    return [
+        Listener("Dagster UI", "127.0.0.1", ui_port, "make run UI_PORT=... (--ui-port)"),
+        Listener(
+            "monitoring sidecar",
+            endpoints.sidecar_host,
+            endpoints.sidecar_port,
+            "DUAL_TICKER_SIDECAR_PORT",
+        ),
+    ]
 
 
 def run(settings: Settings, ui_port: int = 3000) -> int:
+    # Before anything starts: a taken port leaves no database, daemon or sidecar behind.
+    require_free(_listeners(settings, ui_port))
     started_database = settings.database_url is None and embedded.running_url(settings.home) is None
     environment = prepare(settings)
     replay = start_replay(settings)

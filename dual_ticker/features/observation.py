@@ -13,7 +13,7 @@ import pandas as pd
 
 from dual_ticker.clock import to_utc
 from dual_ticker.features.indicators import FEATURE_COLUMNS
-from dual_ticker.storage import contract_bars
+from dual_ticker.storage import contract_bars, positions
 
 SYMBOLS = ("NVDA", "MSFT")
 OBSERVATION_KEYS = ("nvda_features", "msft_features", "positions")
@@ -53,12 +53,8 @@ def _latest_bars(connection, at: pd.Timestamp, bar_minutes: int) -> dict[str, tu
 
 
 def _positions(connection) -> tuple[float, float]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT symbol, qty FROM current_positions WHERE symbol = ANY(%s)", (list(SYMBOLS),)
-        )
-        quantities = {symbol: float(qty) for symbol, qty in cursor.fetchall()}
-    return tuple(quantities.get(symbol, 0.0) for symbol in SYMBOLS)
+    held = positions.quantities(connection, SYMBOLS)
+    return tuple(held.get(symbol, 0.0) for symbol in SYMBOLS)
 
 
 def build_observation(connection, at, bar_minutes: int, staleness_minutes: int) -> Observation:

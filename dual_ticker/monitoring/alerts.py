@@ -13,6 +13,7 @@ import urllib.request
 from dataclasses import dataclass
 from datetime import timedelta
 
+from dual_ticker.storage import alert_log
 from dual_ticker.storage.database import DatabaseUnavailable, connect, redact
 
 log = logging.getLogger("dual_ticker.alerts")
@@ -49,14 +50,7 @@ def raise_alert(
     if kind not in KINDS:
         raise ValueError(f"alert kind {kind!r} is not one of {', '.join(KINDS)}")
     text = scrub(message)[:MAX_MESSAGE_CHARS]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """INSERT INTO alerts (dedupe_key, kind, severity, message, run_id)
-               VALUES (%s, %s, %s, %s, %s)
-               ON CONFLICT (dedupe_key) DO NOTHING RETURNING id""",
-            (dedupe_key, kind, severity, text, run_id),
-        )
-        created = cursor.fetchone() is not None
+    created = alert_log.insert(connection, dedupe_key, kind, severity, text, run_id)
     if created:
         log.warning("alert %s [%s] %s: %s", kind, severity, dedupe_key, text)
     return created
@@ -84,27 +78,15 @@ def deliver_pending(
         return 0
     try:
         while True:
-            with connection, connection.cursor() as cursor:
-                cursor.execute(
-                    """SELECT id, kind, severity, message FROM alerts
-                       WHERE delivered_at IS NULL AND attempts < %s AND created_at > now() - %s
-                       ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED""",
-                    (MAX_TOTAL_ATTEMPTS, MAX_AGE),
-                )
-                row = cursor.fetchone()
+            with connection:
+                row = alert_log.claim_next_undelivered(connection, MAX_TOTAL_ATTEMPTS, MAX_AGE)
                 if row is None:
                     return delivered
                 alert_id, kind, severity, message = row
                 attempts, sent, error = _post_with_retries(
                     webhook_url, slack_payload(kind, severity, message), delivery
                 )
-                cursor.execute(
-                    """UPDATE alerts SET attempts = attempts + %s,
-                           last_error = COALESCE(%s, last_error),
-                           delivered_at = CASE WHEN %s THEN now() ELSE NULL END
-                       WHERE id = %s""",
-                    (attempts, error, sent, alert_id),
-                )
+                alert_log.record_delivery(connection, alert_id, attempts, sent, error)
             if not sent:
                 log.error(
                     "alert %s not delivered after %d attempt(s): %s; retried on the next delivery",

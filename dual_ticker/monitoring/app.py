@@ -79,7 +79,7 @@ def create_app(database_url: str, settings: Settings, clock: Clock) -> FastAPI:
     @app.get("/monitoring/health")
     def health() -> JSONResponse:
         now, snapshot, error, freshness = observe()
-        verdict = assess(now, snapshot, freshness, primary, error)
+        verdict = assess(now, snapshot, freshness, primary, error, clock=clock)
         return JSONResponse(verdict.as_json(now), status_code=verdict.http_status)
 
     @app.get("/monitoring/metrics")
@@ -92,9 +92,10 @@ def create_app(database_url: str, settings: Settings, clock: Clock) -> FastAPI:
     @app.get("/monitoring/status", response_class=PlainTextResponse)
     def status() -> PlainTextResponse:
         now, snapshot, error, freshness = observe()
-        verdict = assess(now, snapshot, freshness, primary, error)
+        verdict = assess(now, snapshot, freshness, primary, error, clock=clock)
         return PlainTextResponse(
-            "\n".join(status_lines(now, verdict, snapshot)) + "\n", status_code=verdict.http_status
+            "\n".join(status_lines(now, verdict, snapshot, clock)) + "\n",
+            status_code=verdict.http_status,
         )
 
     return app

@@ -5,6 +5,9 @@ feed failed over or its last requests all failed; data stale for the calendar; t
 session blocked; a Dagster daemon whose heartbeat existed and went stale. "unknown" (nothing to
 judge yet: no requests, no bars while the market is closed, no session gated, no daemon ever seen)
 never degrades, so a freshly started offline system is healthy.
+
+One clock: Dagster stamps runs and heartbeats in wall time; they are mapped onto the sidecar's
+clock (the replay clock in dev) before they are judged or shown, so nothing mixes the two.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from dual_ticker.clock import Clock
 from dual_ticker.monitoring.freshness import Freshness, market_open
 from dual_ticker.monitoring.snapshot import Snapshot
 
@@ -46,6 +50,8 @@ def assess(
     freshness: list[Freshness],
     primary: str,
     database_error: str | None = None,
+    *,
+    clock: Clock,
 ) -> Health:
     if snapshot is None:
         components = {name: UNKNOWN for name in COMPONENTS} | {"database": UNHEALTHY}
@@ -55,7 +61,7 @@ def assess(
         "feeds": _feeds(snapshot, primary),
         "data_freshness": _freshness(now, freshness),
         "quality_gate": _gate(snapshot),
-        "dagster_daemon": _daemon(now, snapshot),
+        "dagster_daemon": _daemon(now, snapshot, clock),
     }
     components = {name: status for name, (status, _) in judged.items()}
     statuses = set(components.values())
@@ -101,12 +107,19 @@ def _gate(snapshot: Snapshot) -> tuple[str, str]:
     return HEALTHY, f"session {gate.session} passed"
 
 
-def _daemon(now: pd.Timestamp, snapshot: Snapshot) -> tuple[str, str]:
+def on_clock(clock: Clock, epoch: float) -> pd.Timestamp:
+    """A wall-clock Unix time (Dagster's) as the moment `clock` shows for it."""
+    return clock.recorded_time(pd.Timestamp(epoch, unit="s", tz="UTC"))
+
+
+def _daemon(now: pd.Timestamp, snapshot: Snapshot, clock: Clock) -> tuple[str, str]:
     if snapshot.daemon_heartbeat_epoch is None:
         where = "" if snapshot.dagster_storage else " (Dagster storage not in this database)"
         return UNKNOWN, f"no daemon heartbeat seen{where}"
-    age = now.timestamp() - snapshot.daemon_heartbeat_epoch
-    if age > DAEMON_STALE_SECONDS:
+    age = (now - on_clock(clock, snapshot.daemon_heartbeat_epoch)).total_seconds()
+    # The daemon beats in wall time: a replay running faster must not make it look late.
+    overdue = on_clock(clock, snapshot.daemon_heartbeat_epoch + DAEMON_STALE_SECONDS)
+    if now > overdue:
         return DEGRADED, f"last heartbeat {age:.0f} s ago; start it (make run)"
     return HEALTHY, f"heartbeat {max(age, 0):.0f} s ago"
 
@@ -119,16 +132,18 @@ def _local(moment: pd.Timestamp | None) -> str:
     )
 
 
-def status_lines(now: pd.Timestamp, health: Health, snapshot: Snapshot | None) -> list[str]:
-    """A few lines for a terminal (GET /monitoring/status)."""
-    clock = now.tz_convert("America/New_York").strftime("%Y-%m-%d %H:%M %Z")
+def status_lines(
+    now: pd.Timestamp, health: Health, snapshot: Snapshot | None, clock: Clock
+) -> list[str]:
+    """A few lines for a terminal (GET /monitoring/status), every time on `clock`."""
+    shown = now.tz_convert("America/New_York").strftime("%Y-%m-%d %H:%M %Z")
     market = "open" if market_open(now) else "closed"
-    lines = [f"dual_ticker: {health.status.upper()}  ({clock}, market {market})"]
+    lines = [f"dual_ticker: {health.status.upper()}  ({shown}, market {market})"]
     for name in COMPONENTS:
         lines.append(f"  {name:<15}{health.components[name]:<10}{health.details.get(name, '')}")
     if snapshot is not None:
         success = snapshot.last_success_epoch
-        last = pd.Timestamp(success, unit="s", tz="UTC") if success else None
+        last = on_clock(clock, success) if success else None
         lines.append(
             f"  {'last success':<15}{_local(last) if last is not None else 'none recorded'}"
         )

@@ -1,7 +1,8 @@
 """What the sidecar reads from durable state, in one short read-only transaction per request.
 
 Every query reads a running-totals table, a single-row state table or an indexed "latest" row, so
-a scrape costs the same however long the history is.
+a scrape costs the same however long the history is. The tables' SQL lives with their owners in
+dual_ticker.storage; the bar tables' two reads here move to theirs when those owners exist.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from dual_ticker.monitoring.dagster_runs import read_activity
+from dual_ticker.storage import contract_bars, feed_health, positions, quality_log, raw_bars
 from dual_ticker.storage.feed_health import LATENCY_BUCKETS
 
 RECENT_REQUESTS = 3  # the active feed counts as failing when its last three requests all failed
@@ -52,98 +55,50 @@ class Snapshot:
 def read_snapshot(connection, symbols: list[str], default_feed: str) -> Snapshot:
     with connection.cursor() as cursor:
         cursor.execute("SET TRANSACTION READ ONLY")
-        snapshot = Snapshot()
-        cursor.execute("SELECT symbol, source, total FROM bars_ingested_totals")
-        snapshot.bars_ingested = {(s, src): int(n) for s, src, n in cursor.fetchall()}
-        cursor.execute("SELECT reason, total FROM quality_failure_totals")
-        snapshot.quality_failures = {reason: int(n) for reason, n in cursor.fetchall()}
-        _read_feeds(cursor, snapshot, default_feed)
-        cursor.execute(
-            """SELECT s.symbol,
-                      (SELECT max("timestamp") FROM dual_ticker_bars b WHERE b.symbol = s.symbol)
-               FROM unnest(%s::text[]) AS s(symbol)""",
-            (list(symbols),),
-        )
-        snapshot.latest_bar_start = {
-            s: (pd.Timestamp(t) if t is not None else None) for s, t in cursor.fetchall()
-        }
-        snapshot.gate = _read_gate(cursor)
-        cursor.execute("SELECT symbol, qty, market_value, unrealized_pnl FROM current_positions")
-        snapshot.positions = {s: (float(q), float(v), float(p)) for s, q, v, p in cursor.fetchall()}
-        _read_dagster(cursor, snapshot)
+    snapshot = Snapshot()
+    snapshot.bars_ingested = feed_health.ingested_totals(connection)
+    snapshot.quality_failures = quality_log.failure_totals(connection)
+    _read_feeds(connection, snapshot, default_feed)
+    snapshot.latest_bar_start = contract_bars.latest_starts(connection, symbols)
+    snapshot.gate = _read_gate(connection)
+    with connection.cursor() as cursor:
+        activity = read_activity(cursor)
+    snapshot.positions = {
+        row.symbol: (row.qty, row.market_value, row.unrealized_pnl)
+        for row in positions.current(connection)
+    }
+    snapshot.dagster_storage = activity.storage
+    snapshot.last_success_epoch = activity.last_success_epoch
+    snapshot.daemon_heartbeat_epoch = activity.daemon_heartbeat_epoch
     return snapshot
 
 
-def _read_feeds(cursor, snapshot: Snapshot, default_feed: str) -> None:
-    cursor.execute("SELECT feed, outcome, total, latency_sum FROM feed_request_totals")
-    totals = cursor.fetchall()
-    snapshot.feed_requests = {(feed, outcome): int(n) for feed, outcome, n, _ in totals}
-    cursor.execute("SELECT feed, le, total FROM feed_latency_buckets")
-    buckets: dict[str, dict[float, int]] = {}
-    for feed, le, n in cursor.fetchall():
-        buckets.setdefault(feed, {})[float(le)] = int(n)
-    for feed in sorted({feed for feed, *_ in totals}):
-        count = sum(int(n) for f, _, n, _ in totals if f == feed)
-        seconds = sum(float(s) for f, _, _, s in totals if f == feed)
+def _read_feeds(connection, snapshot: Snapshot, default_feed: str) -> None:
+    totals = feed_health.request_totals(connection)
+    snapshot.feed_requests = {key: n for key, (n, _) in totals.items()}
+    buckets = feed_health.latency_counts(connection)
+    for feed in sorted({feed for feed, _ in totals}):
+        count = sum(n for (f, _), (n, _) in totals.items() if f == feed)
+        seconds = sum(s for (f, _), (_, s) in totals.items() if f == feed)
         # A bucket without a row has seen no request at or below its bound: zero.
         cumulative = {le: 0 for le in LATENCY_BUCKETS} | buckets.get(feed, {})
         cumulative[math.inf] = count
         snapshot.feed_latency[feed] = FeedLatency(dict(sorted(cumulative.items())), count, seconds)
-    cursor.execute("SELECT active_feed, switches FROM feed_state WHERE singleton")
-    row = cursor.fetchone()
-    snapshot.active_feed, snapshot.feed_switches = (
-        (row[0], int(row[1])) if row else (default_feed, 0)
+    snapshot.active_feed = feed_health.active_feed(connection, default_feed)
+    snapshot.feed_switches = feed_health.switches(connection)
+    snapshot.recent_outcomes = feed_health.recent_outcomes(
+        connection, snapshot.active_feed, RECENT_REQUESTS
     )
-    cursor.execute(
-        """SELECT outcome FROM feed_requests WHERE feed = %s
-           ORDER BY requested_at DESC, id DESC LIMIT %s""",
-        (snapshot.active_feed, RECENT_REQUESTS),
-    )
-    snapshot.recent_outcomes = [outcome for (outcome,) in cursor.fetchall()]
 
 
-def _read_gate(cursor) -> Gate | None:
+def _read_gate(connection) -> Gate | None:
     """The gate's verdict on the latest gated session: the run that gated it last failed a blocking
     check if it rejected the raw bars or recorded an ERROR failure for that session (features)."""
-    cursor.execute("SELECT max(session) FROM raw_bars WHERE gate_status <> 'pending'")
-    (session,) = cursor.fetchone()
-    if session is None:
+    latest = raw_bars.latest_verdict(connection)
+    if latest is None:
         return None
-    cursor.execute(
-        """SELECT gate_status, gate_run_id, gate_reason FROM raw_bars
-           WHERE session = %s AND gate_status <> 'pending'
-           ORDER BY gate_status = 'rejected' DESC LIMIT 1""",
-        (session,),
-    )
-    status, run_id, reason = cursor.fetchone()
+    session, status, run_id, reason = latest
     if status == "rejected":
-        return Gate(str(session), False, reason)
-    cursor.execute(
-        """SELECT reason || ': ' || description FROM quality_failures
-           WHERE session = %s AND run_id = %s AND severity = 'ERROR' LIMIT 1""",
-        (session, run_id),
-    )
-    failure = cursor.fetchone()
-    return Gate(str(session), failure is None, failure[0] if failure else None)
-
-
-def _read_dagster(cursor, snapshot: Snapshot) -> None:
-    """Dagster's own run storage, when it shares this database: last success, daemon heartbeat."""
-    cursor.execute(
-        "SELECT to_regclass('runs') IS NOT NULL, to_regclass('daemon_heartbeats') IS NOT NULL"
-    )
-    has_runs, has_heartbeats = cursor.fetchone()
-    snapshot.dagster_storage = bool(has_runs)
-    if has_runs:
-        # idx_run_range (status, update_timestamp): one index probe.
-        cursor.execute(
-            """SELECT end_time FROM runs WHERE status = 'SUCCESS'
-               ORDER BY update_timestamp DESC LIMIT 1"""
-        )
-        row = cursor.fetchone()
-        snapshot.last_success_epoch = float(row[0]) if row and row[0] is not None else None
-    if has_heartbeats:
-        # One row per daemon type; the body carries the heartbeat's own epoch timestamp.
-        cursor.execute("SELECT max((body::json ->> 'timestamp')::float) FROM daemon_heartbeats")
-        (beat,) = cursor.fetchone()
-        snapshot.daemon_heartbeat_epoch = float(beat) if beat is not None else None
+        return Gate(session, False, reason)
+    failure = quality_log.first_error(connection, session, run_id)
+    return Gate(session, failure is None, failure)

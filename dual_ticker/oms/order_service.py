@@ -118,13 +118,8 @@ class OrderService:
             )
 
     def refresh_open_orders(self) -> list[Order]:
-        with transaction(self.database_url) as connection, connection.cursor() as cursor:
-            cursor.execute(
-                """SELECT client_order_id FROM orders WHERE broker = %s
-                   AND status IN ('submitted', 'partially_filled') ORDER BY id""",
-                (self.broker.name,),
-            )
-            ids = [row[0] for row in cursor.fetchall()]
+        with transaction(self.database_url) as connection:
+            ids = order_store.working_order_ids(connection, self.broker.name)
         return [self.refresh(client_order_id) for client_order_id in ids]
 
     def _load(self, connection, client_order_id: str, lock: bool = False) -> Order:

@@ -245,3 +245,14 @@ def order_events(connection, client_order_id: str) -> list[dict]:
             "reason",
         ]
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+
+def working_order_ids(connection, broker: str) -> list[str]:
+    """Client order ids of the broker's orders still working (submitted or partly filled), oldest first."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT client_order_id FROM orders WHERE broker = %s
+               AND status IN ('submitted', 'partially_filled') ORDER BY id""",
+            (broker,),
+        )
+        return [row[0] for row in cursor.fetchall()]

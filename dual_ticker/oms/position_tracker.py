@@ -5,10 +5,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable
 
-from dual_ticker.oms.positions import PositionRow, portfolio_value, read_positions
+from dual_ticker.oms.positions import portfolio_value
 from dual_ticker.settings import ConfigError, load_settings
+from dual_ticker.storage import positions
 from dual_ticker.storage.database import DatabaseUnavailable, connect
 from dual_ticker.storage.migrations import MigrationError
+from dual_ticker.storage.positions import PositionRow
 from dual_ticker.storage.ready import open_database
 
 
@@ -43,7 +45,7 @@ def main() -> int:
         settings = load_settings()
         connection = connect(open_database(settings))
         try:
-            rows = read_positions(connection)
+            rows = positions.current(connection)
         finally:
             connection.close()
     except (ConfigError, DatabaseUnavailable, MigrationError, RuntimeError) as exc:

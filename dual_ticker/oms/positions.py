@@ -1,27 +1,20 @@
-"""current_positions: synced from the active broker and marked to market on the latest bar close."""
+"""Positions synced from the active broker and marked to market on the latest bar close (stored
+in current_positions through its owner, dual_ticker.storage.positions)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 
 from dual_ticker.clock import Clock
 from dual_ticker.oms.broker import Broker
 from dual_ticker.oms.market_prices import latest_closes
 from dual_ticker.oms.orders import BrokerPosition
+from dual_ticker.storage import positions
+from dual_ticker.storage.positions import PositionRow
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class PositionRow:
-    symbol: str
-    qty: float
-    avg_price: float
-    market_value: float
-    unrealized_pnl: float
-    mark_price: float | None = None
 
 
 def mark_to_market(
@@ -61,29 +54,11 @@ def sync_positions(connection, broker: Broker, clock: Clock) -> dict:
     """
     held = broker.positions()
     now = clock.now()
-    with connection, connection.cursor() as cursor:
-        cursor.execute("SELECT symbol FROM current_positions ORDER BY symbol FOR UPDATE")
-        symbols = {row[0] for row in cursor.fetchall()} | {p.symbol for p in held}
+    with connection:
+        symbols = positions.lock_symbols(connection) | {p.symbol for p in held}
         closes = latest_closes(connection, symbols, as_of=now)
         rows = mark_to_market(held, symbols, closes)
-        for row in rows:
-            cursor.execute(
-                """INSERT INTO current_positions
-                       (symbol, qty, avg_price, market_value, unrealized_pnl, last_updated)
-                   VALUES (%s, %s, %s, %s, %s, %s)
-                   ON CONFLICT (symbol) DO UPDATE SET qty = EXCLUDED.qty,
-                       avg_price = EXCLUDED.avg_price, market_value = EXCLUDED.market_value,
-                       unrealized_pnl = EXCLUDED.unrealized_pnl,
-                       last_updated = EXCLUDED.last_updated""",
-                (
-                    row.symbol,
-                    row.qty,
-                    row.avg_price,
-                    row.market_value,
-                    row.unrealized_pnl,
-                    now.to_pydatetime(),
-                ),
-            )
+        positions.replace(connection, rows, now)
     unmarked = [row.symbol for row in rows if row.qty and row.mark_price is None]
     if unmarked:
         logger.warning("no dual_ticker_bars close for %s: valued at cost", ", ".join(unmarked))
@@ -96,14 +71,3 @@ def sync_positions(connection, broker: Broker, clock: Clock) -> dict:
         "total_unrealized_pnl": round(sum(row.unrealized_pnl for row in rows), 4),
         "unmarked": unmarked,
     }
-
-
-def read_positions(connection) -> list[PositionRow]:
-    """current_positions as stored, by symbol."""
-    with connection.cursor() as cursor:
-        cursor.execute("""SELECT symbol, qty, avg_price, market_value, unrealized_pnl
-                          FROM current_positions ORDER BY symbol""")
-        return [
-            PositionRow(symbol, float(qty), float(avg), float(value), float(pnl))
-            for symbol, qty, avg, value, pnl in cursor.fetchall()
-        ]

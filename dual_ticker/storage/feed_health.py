@@ -62,6 +62,38 @@ def active_feed(connection, default: str) -> str:
     return row[0] if row else default
 
 
+def switches(connection) -> int:
+    """How many times the failover sensor switched the active feed (0 before its first tick)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT switches FROM feed_state WHERE singleton")
+        row = cursor.fetchone()
+    return int(row[0]) if row else 0
+
+
+def ingested_totals(connection) -> dict[tuple[str, str], int]:
+    """{(symbol, source): bars ingested so far}."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT symbol, source, total FROM bars_ingested_totals")
+        return {(symbol, source): int(n) for symbol, source, n in cursor.fetchall()}
+
+
+def request_totals(connection) -> dict[tuple[str, str], tuple[int, float]]:
+    """{(feed, outcome): (requests, seconds spent in them)}."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT feed, outcome, total, latency_sum FROM feed_request_totals")
+        return {(feed, outcome): (int(n), float(s)) for feed, outcome, n, s in cursor.fetchall()}
+
+
+def latency_counts(connection) -> dict[str, dict[float, int]]:
+    """{feed: {bucket upper bound: requests at or below it}}; buckets never reached are absent."""
+    counts: dict[str, dict[float, int]] = {}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT feed, le, total FROM feed_latency_buckets")
+        for feed, le, n in cursor.fetchall():
+            counts.setdefault(feed, {})[float(le)] = int(n)
+    return counts
+
+
 def recent_outcomes(connection, feed: str, limit: int) -> list[str]:
     """The feed's latest request outcomes, newest first."""
     with connection.cursor() as cursor:

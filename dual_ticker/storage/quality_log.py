@@ -29,6 +29,19 @@ def record_failures(connection, failures, run_id: str | None, session, asset: st
 
 
 def failure_totals(connection) -> dict[str, int]:
+    """{reason: ERROR failures counted so far}."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT reason, total FROM quality_failure_totals ORDER BY reason")
         return dict(cursor.fetchall())
+
+
+def first_error(connection, session, run_id: str) -> str | None:
+    """ "reason: description" of an ERROR failure the run recorded for the session, if any."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT reason || ': ' || description FROM quality_failures
+               WHERE session = %s AND run_id = %s AND severity = 'ERROR' LIMIT 1""",
+            (session, run_id),
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None

@@ -5,9 +5,10 @@ import pytest
 from dual_ticker.oms.order_service import OrderService
 from dual_ticker.oms.order_store import order_events
 from dual_ticker.oms.orders import OrderRequest, OrderStatus, OrderType, Side
-from dual_ticker.oms.positions import read_positions, sync_positions
+from dual_ticker.oms.positions import sync_positions
 from dual_ticker.oms.risk import RiskLimits
 from dual_ticker.oms.trading_mode import TradingPermission
+from dual_ticker.storage import positions
 from dual_ticker.storage.database import connect, transaction
 from dual_ticker_tests.oms.conftest import add_bars, ib_broker
 from dual_ticker_tests.support.tws_gateway import TwsGateway
@@ -124,7 +125,7 @@ def test_positions_asset_function_marks_ib_positions(service, broker, gateway, d
     connection = connect(database_url)
     try:
         summary = sync_positions(connection, broker, clock)
-        rows = {row.symbol: row for row in read_positions(connection)}
+        rows = {row.symbol: row for row in positions.current(connection)}
     finally:
         connection.close()
     assert summary["total_value"] == 10 * 121.0 + 10 * 405.0

@@ -10,9 +10,10 @@ import pytest
 from dual_ticker.oms.order_service import OrderService
 from dual_ticker.oms.orders import OrderRequest, Side
 from dual_ticker.oms.paper_broker import PaperBroker
-from dual_ticker.oms.positions import read_positions, sync_positions
+from dual_ticker.oms.positions import sync_positions
 from dual_ticker.oms.risk import RiskLimits
 from dual_ticker.settings import PROJECT_ROOT
+from dual_ticker.storage import positions
 from dual_ticker.storage.database import connect
 from dual_ticker_tests.oms.conftest import NOW, add_bars
 
@@ -47,7 +48,7 @@ def test_sync_marks_the_brokers_positions_to_the_latest_close(database_url, trad
     connection = connect(database_url)
     try:
         summary = sync_positions(connection, traded, clock)
-        rows = {row.symbol: row for row in read_positions(connection)}
+        rows = {row.symbol: row for row in positions.current(connection)}
     finally:
         connection.close()
     assert summary["total_value"] == 100 * 130 + 5 * 390 == 14_950
@@ -76,7 +77,7 @@ def test_a_flat_book_syncs_to_zero_rows_for_both_symbols(database_url, clock):
     connection = connect(database_url)
     try:
         summary = sync_positions(connection, PaperBroker(database_url, clock), clock)
-        rows = read_positions(connection)
+        rows = positions.current(connection)
     finally:
         connection.close()
     assert [(r.symbol, r.qty, r.market_value) for r in rows] == [("MSFT", 0, 0), ("NVDA", 0, 0)]

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 import dagster as dg
 
 from dual_ticker.monitoring.alerts import raise_alert
+from dual_ticker.storage import alert_log
 
 PARTITION_TAG = "dagster/partition"
 CHECK_FAILED_ERROR = "DagsterAssetCheckFailedError"
@@ -178,51 +179,31 @@ def _opens_episode(
     connection, instance, scope: str, check: CheckResult, failure: RunFailure
 ) -> bool:
     session = check.session or failure.session or f"run:{failure.run_id}"
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """SELECT run_id, opened_at FROM alert_episodes
-               WHERE scope = %s AND session = %s AND check_key = %s FOR UPDATE""",
-            (scope, session, check.key),
-        )
-        row = cursor.fetchone()
-        if row is not None:
-            run_id, opened_at = row
-            if run_id == failure.run_id:
-                return True  # this run opened it: evaluated again, the alert key dedupes
-            if opened_at >= failure.ended_at or not session_passed_between(
-                instance, session, opened_at.astimezone(UTC), failure.ended_at
-            ):
-                return False
-        cursor.execute(
-            """INSERT INTO alert_episodes (scope, session, check_key, run_id, opened_at)
-               VALUES (%s, %s, %s, %s, %s)
-               ON CONFLICT (scope, session, check_key)
-               DO UPDATE SET run_id = EXCLUDED.run_id, opened_at = EXCLUDED.opened_at""",
-            (scope, session, check.key, failure.run_id, failure.ended_at),
-        )
+    episode = alert_log.open_episode(connection, scope, session, check.key)
+    if episode is not None:
+        run_id, opened_at = episode
+        if run_id == failure.run_id:
+            return True  # this run opened it: evaluated again, the alert key dedupes
+        if opened_at >= failure.ended_at or not session_passed_between(
+            instance, session, opened_at.astimezone(UTC), failure.ended_at
+        ):
+            return False
+    alert_log.start_episode(connection, scope, session, check.key, failure.run_id, failure.ended_at)
     return True
 
 
 def record_check_warning(connection, result: CheckResult, run_id: str, at: datetime) -> bool:
     """Opens or closes the (session, check) warning episode; True when a new alert was stored."""
     session = result.session or f"run:{run_id}"
-    with connection.cursor() as cursor:
-        if result.passed:
-            cursor.execute(
-                """DELETE FROM alert_episodes
-                   WHERE scope = 'check_warning' AND session = %s AND check_key = %s""",
-                (session, result.key),
-            )
-            return False
-        if result.severity != "WARN":
-            return False  # a failed ERROR check blocks the run: the run-failure sensor reports it
-        cursor.execute(
-            """INSERT INTO alert_episodes (scope, session, check_key, run_id, opened_at)
-               VALUES ('check_warning', %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING run_id""",
-            (session, result.key, run_id, at),
-        )
-        if cursor.fetchone() is None:
-            return False
+    if result.passed:
+        alert_log.close_episode(connection, "check_warning", session, result.key)
+        return False
+    if result.severity != "WARN":
+        return False  # a failed ERROR check blocks the run: the run-failure sensor reports it
+    if not alert_log.start_episode_once(
+        connection, "check_warning", session, result.key, run_id, at
+    ):
+        return False
     message = (
         f"Session {session}: WARN check {result.key} failed (run {run_id[:8]}): "
         f"{result.description}. "
