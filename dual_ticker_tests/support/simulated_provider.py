@@ -86,6 +86,7 @@ class ProviderSimulator:
 
     def start(self) -> ProviderSimulator:
         self._release.clear()
+        self.load_recordings()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
         self._server.simulator = self
@@ -97,6 +98,12 @@ class ProviderSimulator:
         )
         self._thread.start()
         return self
+
+    def load_recordings(self) -> None:
+        """Reads the recordings and builds the calendar before serving, so the first reply is as
+        quick as every later one (a client's short timeout must not depend on test order)."""
+        for path in sorted(self.replay_dir.glob("*.csv")):
+            self.revealed(path.stem)
 
     def stop(self) -> None:
         self._release.set()  # hung responses give up at once
