@@ -36,6 +36,12 @@ def all_logs(caplog):
     return caplog
 
 
+def key_fragments_in(text: str, key: str = CANARY_KEY) -> list[str]:
+    """Every 4-character piece of the key found in the text: a scrubber that hides only part of
+    the key (its first character, say) still shows the rest."""
+    return sorted({key[i : i + 4] for i in range(len(key) - 3) if key[i : i + 4] in text})
+
+
 def everything_about(error: BaseException) -> str:
     chain = "".join(traceback.format_exception(error))
     return " ".join(
@@ -73,8 +79,8 @@ def test_successful_fetch_logs_the_request_without_the_key(alpha_vantage_server,
     feed = feed_for(f"{alpha_vantage_server.url}/query", clock)
     bars = feed.fetch_intraday("MSFT", START, END, LIVE_NOW)
     assert "apikey=***" in all_logs.text  # httpx's request line was captured, redacted
-    assert CANARY_KEY not in all_logs.text
-    assert CANARY_KEY not in bars.to_csv() and CANARY_KEY not in repr(feed)
+    assert not key_fragments_in(all_logs.text)
+    assert not key_fragments_in(bars.to_csv()) and not key_fragments_in(repr(feed))
 
 
 @pytest.mark.parametrize("fault", FAULTS)
@@ -84,15 +90,15 @@ def test_no_failure_shows_the_key(alpha_vantage_server, clock, all_logs, fault):
         feed_for(f"{alpha_vantage_server.url}/query", clock).fetch_intraday(
             "MSFT", START, END, LIVE_NOW
         )
-    assert CANARY_KEY not in everything_about(raised.value)
-    assert CANARY_KEY not in all_logs.text
+    assert not key_fragments_in(everything_about(raised.value))
+    assert not key_fragments_in(all_logs.text)
 
 
 def test_transport_errors_do_not_leak_the_url(clock, all_logs):
     with pytest.raises(FeedError) as raised:
         feed_for("http://127.0.0.1:9/query", clock).fetch_intraday("MSFT", START, END, LIVE_NOW)
-    assert CANARY_KEY not in everything_about(raised.value)
-    assert CANARY_KEY not in all_logs.text
+    assert not key_fragments_in(everything_about(raised.value))
+    assert not key_fragments_in(all_logs.text)
 
 
 def test_a_provider_echoing_the_key_is_scrubbed(alpha_vantage_server, clock, monkeypatch):
@@ -106,7 +112,7 @@ def test_a_provider_echoing_the_key_is_scrubbed(alpha_vantage_server, clock, mon
         feed_for(f"{alpha_vantage_server.url}/query", clock).fetch_intraday(
             "MSFT", START, END, LIVE_NOW
         )
-    assert CANARY_KEY not in everything_about(raised.value) and "***" in str(raised.value)
+    assert not key_fragments_in(everything_about(raised.value)) and "***" in str(raised.value)
 
 
 def test_failover_summary_never_shows_the_key(alpha_vantage_server, clock, all_logs):
@@ -121,5 +127,5 @@ def test_failover_summary_never_shows_the_key(alpha_vantage_server, clock, all_l
             [feed_for(f"{alpha_vantage_server.url}/query", clock)],
             on_request=lambda *report: reports.append(report),
         )
-    assert CANARY_KEY not in everything_about(raised.value)
-    assert CANARY_KEY not in repr(reports) and CANARY_KEY not in all_logs.text
+    assert not key_fragments_in(everything_about(raised.value))
+    assert not key_fragments_in(repr(reports)) and not key_fragments_in(all_logs.text)
