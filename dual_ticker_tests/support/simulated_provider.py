@@ -5,6 +5,7 @@ revealed up to a settable "now", a log of the requests received, and faults inje
         server.set_now("2020-11-24 15:00:00+00:00")       # bars complete by then exist
         server.inject("http_500", count=2)                 # the next two data requests fail
         server.set_mode("throttle_note")                   # every data request, until clear()
+        server.serve_forming()                             # also the minute still forming at now
         ... server.url ... server.requests ... server.data_requests() ...
 """
 
@@ -27,6 +28,7 @@ REPLAY_DIR = Path(__file__).resolve().parents[2] / "data" / "replay"
 SLOW_SECONDS = 2.0
 HUNG_SECONDS = 30.0
 NO_LAG = pd.Timedelta(0)
+MINUTE = pd.Timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,7 @@ class ProviderSimulator:
         self.replay_dir = Path(replay_dir)
         self._recordings = ReplayFeed(replay_dir)
         self._now = None if now is None else to_utc(now)
+        self._forming = False
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
         self._requests: list[Request] = []
@@ -128,6 +131,17 @@ class ProviderSimulator:
         """The simulator's clock: only bars complete by now are served (None: whole recording)."""
         with self._lock:
             self._now = None if moment is None else to_utc(moment)
+
+    def serve_forming(self, enabled: bool = True) -> None:
+        """Like the providers, also serve the minute still forming at now (start < now < start +
+        1 min) with its values so far; once now passes its end, the final values are served."""
+        with self._lock:
+            self._forming = enabled
+
+    @property
+    def forming(self) -> bool:
+        with self._lock:
+            return self._forming
 
     @property
     def now(self) -> pd.Timestamp | None:
@@ -225,13 +239,34 @@ class ProviderSimulator:
 
     def revealed(self, symbol: str, lag: pd.Timedelta = NO_LAG) -> pd.DataFrame:
         """Recorded regular-session bars complete by now - lag (timestamps in New York time)."""
-        bars = regular_session(self._recordings.recorded(symbol))
+        return self.up_to_now(regular_session(self._recordings.recorded(symbol)), lag)
+
+    def up_to_now(self, bars: pd.DataFrame, lag: pd.Timedelta = NO_LAG) -> pd.DataFrame:
+        """The bars complete by now - lag, plus the forming one when served (New York time)."""
         now = self.now
         if now is not None:
-            bars = bars[bars["timestamp"] + pd.Timedelta(minutes=1) <= now - lag]
+            now = now - lag
+            ends = bars["timestamp"] + MINUTE
+            forming = bars[(bars["timestamp"] < now) & (ends > now)] if self.forming else bars[:0]
+            bars = pd.concat([bars[ends <= now], forming_values(forming, now)])
         return bars.assign(timestamp=bars["timestamp"].dt.tz_convert(NEW_YORK)).reset_index(
             drop=True
         )
+
+
+def forming_values(bars: pd.DataFrame, now: pd.Timestamp) -> pd.DataFrame:
+    """The trades so far of minutes in progress at now: the open, the path from it towards the
+    final close in proportion to the time elapsed, and that share of the volume."""
+    if bars.empty:
+        return bars
+    elapsed = ((now - bars["timestamp"]) / MINUTE).clip(0, 1)
+    close = (bars["open"] + (bars["close"] - bars["open"]) * elapsed).round(4)
+    return bars.assign(
+        high=pd.concat([bars["open"], close], axis=1).max(axis=1),
+        low=pd.concat([bars["open"], close], axis=1).min(axis=1),
+        close=close,
+        volume=(bars["volume"] * elapsed).astype("int64"),
+    )
 
 
 def regular_session(bars: pd.DataFrame) -> pd.DataFrame:
