@@ -12,7 +12,7 @@ from dual_ticker.feeds.alpha_vantage import AlphaVantageFeed
 from dual_ticker.feeds.base import FeedError
 from dual_ticker.feeds.failover import fetch_with_failover
 from dual_ticker.feeds.pacing import RetryPolicy
-from dual_ticker_tests.feeds.conftest import CANARY_KEY, LIVE_NOW, unlimited, utc
+from dual_ticker_tests.feeds.conftest import CANARY_KEY, LIVE_NOW, key_fragments_in, unlimited, utc
 
 START, END = LIVE_NOW - pd.Timedelta(minutes=20), utc("2020-12-18 21:00")
 FAULTS = [
@@ -34,12 +34,6 @@ def all_logs(caplog):
     for name in ("httpx", "httpcore", "httpcore.connection", "httpcore.http11", "dual_ticker"):
         caplog.set_level(logging.DEBUG, logger=name)
     return caplog
-
-
-def key_fragments_in(text: str, key: str = CANARY_KEY) -> list[str]:
-    """Every 4-character piece of the key found in the text: a scrubber that hides only part of
-    the key (its first character, say) still shows the rest."""
-    return sorted({key[i : i + 4] for i in range(len(key) - 3) if key[i : i + 4] in text})
 
 
 def everything_about(error: BaseException) -> str:
@@ -113,6 +107,24 @@ def test_a_provider_echoing_the_key_is_scrubbed(alpha_vantage_server, clock, mon
             "MSFT", START, END, LIVE_NOW
         )
     assert not key_fragments_in(everything_about(raised.value)) and "***" in str(raised.value)
+
+
+@pytest.mark.parametrize("padding", [126, 131, 135])
+def test_a_key_echoed_where_the_message_is_shortened_is_hidden(
+    alpha_vantage_server, clock, monkeypatch, padding
+):
+    # Provider text in an error is shortened to 160 characters: a cut through the echoed key
+    # leaves a piece of it that no longer matches the key, so it must be hidden before parsing.
+    from dual_ticker_tests.support import alpha_vantage_server as simulator
+
+    echo = {"Error Message": f"{'x' * padding} bad call ?apikey={CANARY_KEY}&symbol=MSFT"}
+    monkeypatch.setitem(simulator.FIXED_BODIES, "error_message", echo)
+    alpha_vantage_server.set_mode("error_message")
+    with pytest.raises(FeedError) as raised:
+        feed_for(f"{alpha_vantage_server.url}/query", clock).fetch_intraday(
+            "MSFT", START, END, LIVE_NOW
+        )
+    assert not key_fragments_in(everything_about(raised.value))
 
 
 def test_failover_summary_never_shows_the_key(alpha_vantage_server, clock, all_logs):

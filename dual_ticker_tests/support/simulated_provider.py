@@ -6,6 +6,7 @@ revealed up to a settable "now", a log of the requests received, and faults inje
         server.inject("http_500", count=2)                 # the next two data requests fail
         server.set_mode("throttle_note")                   # every data request, until clear()
         server.serve_forming()                             # also the minute still forming at now
+        server.set_body(b"<html>...")                      # every data request gets these bytes
         ... server.url ... server.requests ... server.data_requests() ...
 """
 
@@ -59,6 +60,9 @@ class Fault:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: with Nagle on, the body waits ~40 ms for the
+    # client's delayed ACK on every keep-alive request.
+    disable_nagle_algorithm = True
 
     def log_message(self, *args) -> None:  # the simulator keeps its own request log
         pass
@@ -80,6 +84,7 @@ class ProviderSimulator:
         self._recordings = ReplayFeed(replay_dir)
         self._now = None if now is None else to_utc(now)
         self._forming = False
+        self._body: Reply | None = None
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
         self._requests: list[Request] = []
@@ -174,6 +179,14 @@ class ProviderSimulator:
         if kind is not None:
             self.inject(kind, count=None, **options)
 
+    def set_body(
+        self, body: bytes | None, status: int = 200, content_type: str = "application/json"
+    ) -> None:
+        """Every data request is answered with exactly these bytes (None: answered as usual):
+        bodies no provider meant to send, for fuzzing the clients."""
+        with self._lock:
+            self._body = None if body is None else Reply(status, body, content_type)
+
     def clear(self) -> None:
         with self._lock:
             self._faults.clear()
@@ -204,6 +217,11 @@ class ProviderSimulator:
         )
         with self._lock:
             self._requests.append(request)
+        with self._lock:
+            fixed = self._body if self.is_data_request(request) else None
+        if fixed is not None:
+            self._send(handler, fixed)
+            return
         fault = self._take_fault() if self.is_data_request(request) else None
         if fault is not None and fault.kind == "hung":
             self._release.wait(fault.delay)
@@ -217,6 +235,10 @@ class ProviderSimulator:
             )
         except Exception as exc:  # a simulator bug shows as an answer, not as a dropped connection
             reply = Reply(500, f"simulator error: {exc!r}".encode(), "text/plain")
+        self._send(handler, reply)
+
+    @staticmethod
+    def _send(handler: BaseHTTPRequestHandler, reply: Reply) -> None:
         try:
             handler.send_response(reply.status)
             handler.send_header("Content-Type", reply.content_type)

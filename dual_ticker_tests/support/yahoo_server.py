@@ -35,7 +35,7 @@ from dual_ticker_tests.support.simulated_provider import (
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "yahoo"
 CHART = "/v8/finance/chart/"
-CRUMB = "sim-crumb-0"
+CRUMB = "sim-Qz7vX3kP9w"  # canary-like: tests assert it never shows in an error
 MAX_SPAN_SECONDS = 7 * 86400
 MAX_LOOKBACK = pd.Timedelta(days=30)
 
