@@ -22,8 +22,10 @@ $(STAMP): requirements.lock pyproject.toml
 run: install  ## the database, Dagster UI (UI_PORT=3000) + daemon, monitoring sidecar; Ctrl-C stops all
 	$(BIN)/python -m dual_ticker run --ui-port $(UI_PORT)
 
-test: install  ## the whole test suite
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+# Shuffled (pytest-randomly prints the seed): repeat an order with PYTEST_ARGS="--randomly-seed=N",
+# keep file order with PYTEST_ARGS="-p no:randomly".
+test: install  ## the whole test suite, in a shuffled order
+	$(BIN)/python -m pytest -p randomly $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check dual_ticker dual_ticker_tests bench scripts

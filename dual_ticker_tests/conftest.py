@@ -35,6 +35,19 @@ def test_home() -> Path:
         shutil.rmtree(home, ignore_errors=True)
 
 
+@pytest.fixture
+def own_server_home() -> Path:
+    """A home for an embedded server of the test's own (one the test stops and starts).
+
+    Not pytest's tmp_path: every pytest session that starts resets /tmp/pytest-of-<user> to 0700,
+    which locks the server's system user (as root) out of its data folder mid-test.
+    """
+    home = Path(tempfile.mkdtemp(prefix="dual_ticker_own_server_"))
+    yield home
+    embedded.stop(home)
+    shutil.rmtree(home, ignore_errors=True)
+
+
 @pytest.fixture(params=SERVER_KINDS)
 def server_kind(request) -> str:
     return request.param

@@ -7,6 +7,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
+from urllib.parse import quote
 
 import httpx
 import pandas as pd
@@ -188,7 +189,8 @@ class AlphaVantageFeed(IntradayFeed):
                 break
             response, problem = self._send(self._params(symbol, extra), timeout)
             if response is not None and response.status_code == 200:
-                return parse_intraday_json(decode_json(response.content), symbol)
+                payload = decode_json(self._without_key(response.content))
+                return parse_intraday_json(payload, symbol, self.interval)
             throttled = response is not None and response.status_code == 429
             if response is not None and response.status_code < 500 and not throttled:
                 raise FeedUnavailable(FEED, f"{what}: {problem}; check the base URL and parameters")
@@ -213,6 +215,13 @@ class AlphaVantageFeed(IntradayFeed):
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             return None, f"transport error {type(exc).__name__}"
         return response, f"HTTP {response.status_code}"
+
+    def _without_key(self, body: bytes) -> bytes:
+        """The body with any echo of the key hidden before parsing: an error message quoting the
+        request may be shortened later, and a shortened key can no longer be found and scrubbed."""
+        for form in {self._api_key, quote(self._api_key, safe="")}:
+            body = body.replace(form.encode(), b"***")
+        return body
 
     def _scrubbed(self, error: FeedError) -> FeedError:
         text = str(error)

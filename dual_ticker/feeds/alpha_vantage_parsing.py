@@ -75,8 +75,11 @@ def _bar_starts(labels: pd.Series, time_zone: str, shift: pd.Timedelta) -> pd.Se
         local = wall.dt.tz_localize(time_zone, ambiguous="raise", nonexistent="raise")
     except (ValueError, TypeError, KeyError) as exc:
         raise FeedUnparseable(
-            FEED, f"unreadable bar time or time zone {time_zone!r}: {_shorten(exc)}"
+            FEED, f"unreadable bar time or time zone {_shorten(time_zone, 40)!r}: {_shorten(exc)}"
         ) from None
+    if local.isna().any():  # "", "None" and the like read as no time at all
+        shown = _shorten(labels[local.isna()].iloc[0], 40)
+        raise FeedUnparseable(FEED, f"unreadable bar time {shown!r}")
     return (local - shift).dt.tz_convert("UTC")
 
 
@@ -94,8 +97,24 @@ def _numeric(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def parse_intraday_json(payload: object, symbol: str) -> pd.DataFrame:
-    """Bars of a TIME_SERIES_INTRADAY JSON response (labels: bar starts, Meta Data's time zone)."""
+def _require_answer_to(payload: dict, symbol: str, key: str, interval: str) -> None:
+    """An answer about another symbol or interval is no answer: its bars must never be stored
+    under the symbol and bar size asked for."""
+    if key != f"Time Series ({interval})":
+        raise FeedUnparseable(
+            FEED, f"{symbol}: asked for {interval} bars, the response holds {_shorten(key, 40)!r}"
+        )
+    meta = payload.get("Meta Data")
+    named = meta.get("2. Symbol") if isinstance(meta, dict) else None
+    if named is not None and str(named).strip().upper() != symbol.upper():
+        raise FeedUnparseable(
+            FEED, f"{symbol}: the response is about {_shorten(named, 20)!r}, not {symbol}"
+        )
+
+
+def parse_intraday_json(payload: object, symbol: str, interval: str = "1min") -> pd.DataFrame:
+    """Bars of a TIME_SERIES_INTRADAY JSON response (labels: bar starts, Meta Data's time zone)
+    for the symbol and interval asked for."""
     failure = error_in_body(payload)
     if failure is not None:
         raise failure
@@ -104,23 +123,24 @@ def parse_intraday_json(payload: object, symbol: str) -> pd.DataFrame:
         raise FeedUnparseable(
             FEED,
             f"no 'Time Series (...)' in the response "
-            f"(keys: {', '.join(map(str, payload)) or 'none'})",
+            f"(keys: {_shorten(', '.join(map(repr, payload)) or 'none')})",
         )
+    _require_answer_to(payload, symbol, key, interval)
     series = payload[key]
     if not isinstance(series, dict):
         raise FeedUnparseable(
-            FEED, f"'{key}' is a {type(series).__name__}, expected an object of bars"
+            FEED, f"{_shorten(key, 40)!r} is a {type(series).__name__}, expected an object of bars"
         )
     if not series:
-        raise FeedEmpty(FEED, f"{symbol}: the provider sent an empty '{key}'")
+        raise FeedEmpty(FEED, f"{symbol}: the provider sent an empty {_shorten(key, 40)!r}")
     rows = []
     for label, values in series.items():
         if not isinstance(values, dict):
-            raise FeedUnparseable(FEED, f"bar {label!r} is not an object")
+            raise FeedUnparseable(FEED, f"bar {_shorten(label, 40)!r} is not an object")
         row = {_field_name(name): value for name, value in values.items()}
         missing = [name for name in FIELDS if name not in row]
         if missing:
-            raise FeedUnparseable(FEED, f"bar {label!r} lacks {', '.join(missing)}")
+            raise FeedUnparseable(FEED, f"bar {_shorten(label, 40)!r} lacks {', '.join(missing)}")
         rows.append({"timestamp": label, **{name: row[name] for name in FIELDS}})
     frame = pd.DataFrame(rows)
     frame["timestamp"] = _bar_starts(frame["timestamp"], _time_zone(payload), pd.Timedelta(0))

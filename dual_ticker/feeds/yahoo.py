@@ -65,6 +65,17 @@ def history_to_bars(history: pd.DataFrame, symbol: str) -> pd.DataFrame:
     return normalise_bars(frame.reset_index(drop=True), symbol.upper(), FEED)
 
 
+def _another_question(meta, symbol: str) -> str | None:
+    """What makes a chart the answer to another request (its symbol or bar size), if anything:
+    its bars must never be stored under the symbol and bar size asked for."""
+    named, granularity = meta.get("symbol"), meta.get("dataGranularity")
+    if named is not None and str(named).strip().upper() != symbol:
+        return f"the chart is about {str(named)[:20]!r}, not {symbol}"
+    if granularity is not None and granularity != "1m":
+        return f"the chart holds {str(granularity)[:10]!r} bars, asked for 1m"
+    return None
+
+
 class YahooFinanceFeed(IntradayFeed):
     """1-minute bars via yfinance; windows older than 30 days before the clock's now are not served.
 
@@ -181,7 +192,8 @@ class YahooFinanceFeed(IntradayFeed):
             self._session.time_left = deadline.remaining
             self._session.last_chart_status = None
             try:
-                history = yf.Ticker(symbol, session=self._session).history(
+                ticker = yf.Ticker(symbol, session=self._session)
+                history = ticker.history(
                     interval="1m",
                     start=start,
                     end=stop,
@@ -189,6 +201,9 @@ class YahooFinanceFeed(IntradayFeed):
                     actions=False,
                     timeout=min(self.timeout_seconds, max(deadline.remaining(), 0.001)),
                 )
+                other = _another_question(ticker.get_history_metadata(), symbol)
+                if other is not None:
+                    return None, FeedUnparseable(FEED, f"{symbol} {start}..{stop}: {other}"), False
                 return history, None, False
             except Exception as exc:  # yfinance raises many types; all become typed feed failures
                 return (None, *self._classify(exc, f"{symbol} {start}..{stop}"))

@@ -13,8 +13,8 @@ def _tick(minute: str) -> str:
     return pd.Timestamp(f"2020-12-11 {minute}", tz="America/New_York").isoformat()
 
 
-def test_runs_fail_while_the_database_is_down_then_catch_up(tmp_path, settings, test_home):
-    home = tmp_path / "own_server"  # a server of its own: this test stops it
+def test_runs_fail_while_the_database_is_down_then_catch_up(own_server_home, settings, test_home):
+    home = own_server_home  # a server of its own: this test stops it
     admin = admin_url("embedded", home)
     try:
         with fresh_database(admin) as url:

@@ -22,6 +22,12 @@ def utc(text: str) -> pd.Timestamp:
     return pd.Timestamp(text, tz="UTC")
 
 
+def key_fragments_in(text: str, key: str = CANARY_KEY) -> list[str]:
+    """Every 4-character piece of the key found in the text: a scrubber that hides only part of
+    the key (its first character, say) still shows the rest."""
+    return sorted({key[i : i + 4] for i in range(len(key) - 3) if key[i : i + 4] in text})
+
+
 def unlimited() -> TokenBucket:
     return TokenBucket(per_minute=60_000, burst=1_000)
 

@@ -137,13 +137,45 @@ def test_extended_csv_opening_bar_carries_the_opening_volume(extended):
             FeedUnparseable,
         ),
         ([1, 2, 3], FeedUnparseable),
+        ({"Meta Data": {}, "Time Series\r\n(1min)": {}}, FeedUnparseable),
+        ({"Meta Data": {}, "Error\r\nMessage": "x", "\n": {}}, FeedUnparseable),
+        (
+            {
+                "Time Series (1min)": {
+                    "": {
+                        "1. open": "1",
+                        "2. high": "2",
+                        "3. low": "1",
+                        "4. close": "1",
+                        "5. volume": "9",
+                    }
+                }
+            },
+            FeedUnparseable,
+        ),
     ],
 )
 def test_bodies_that_are_not_data_become_typed_errors(body, error):
     with pytest.raises(error) as raised:
         parse_intraday_json(body, "MSFT")
     assert type(raised.value) is error
-    assert "\n" not in str(raised.value)
+    assert "\n" not in str(raised.value) and "\r" not in str(raised.value)
+
+
+def test_an_answer_about_another_symbol_or_interval_is_not_data(compact):
+    with pytest.raises(FeedUnparseable, match="about 'MSFT', not AAPL"):
+        parse_intraday_json(compact, "AAPL")
+    with pytest.raises(FeedUnparseable, match="asked for 5min bars"):
+        parse_intraday_json(compact, "MSFT", "5min")
+    daily = {"Meta Data": compact["Meta Data"], "Time Series (Daily)": {}}
+    with pytest.raises(FeedUnparseable, match="'Time Series \\(Daily\\)'"):
+        parse_intraday_json(daily, "MSFT")
+
+
+def test_a_csv_row_without_a_time_is_unparseable():
+    text = "time,open,high,low,close,volume\nNone,1,2,1,1,9\n2020-12-18 10:00:00,1,2,1,1,9\n"
+    with pytest.raises(FeedUnparseable, match="unreadable bar time"):
+        parse_extended_csv(text, "MSFT")
 
 
 def test_any_notice_key_is_a_failure_whatever_it_says():

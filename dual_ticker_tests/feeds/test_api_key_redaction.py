@@ -12,7 +12,7 @@ from dual_ticker.feeds.alpha_vantage import AlphaVantageFeed
 from dual_ticker.feeds.base import FeedError
 from dual_ticker.feeds.failover import fetch_with_failover
 from dual_ticker.feeds.pacing import RetryPolicy
-from dual_ticker_tests.feeds.conftest import CANARY_KEY, LIVE_NOW, unlimited, utc
+from dual_ticker_tests.feeds.conftest import CANARY_KEY, LIVE_NOW, key_fragments_in, unlimited, utc
 
 START, END = LIVE_NOW - pd.Timedelta(minutes=20), utc("2020-12-18 21:00")
 FAULTS = [
@@ -73,8 +73,8 @@ def test_successful_fetch_logs_the_request_without_the_key(alpha_vantage_server,
     feed = feed_for(f"{alpha_vantage_server.url}/query", clock)
     bars = feed.fetch_intraday("MSFT", START, END, LIVE_NOW)
     assert "apikey=***" in all_logs.text  # httpx's request line was captured, redacted
-    assert CANARY_KEY not in all_logs.text
-    assert CANARY_KEY not in bars.to_csv() and CANARY_KEY not in repr(feed)
+    assert not key_fragments_in(all_logs.text)
+    assert not key_fragments_in(bars.to_csv()) and not key_fragments_in(repr(feed))
 
 
 @pytest.mark.parametrize("fault", FAULTS)
@@ -84,15 +84,15 @@ def test_no_failure_shows_the_key(alpha_vantage_server, clock, all_logs, fault):
         feed_for(f"{alpha_vantage_server.url}/query", clock).fetch_intraday(
             "MSFT", START, END, LIVE_NOW
         )
-    assert CANARY_KEY not in everything_about(raised.value)
-    assert CANARY_KEY not in all_logs.text
+    assert not key_fragments_in(everything_about(raised.value))
+    assert not key_fragments_in(all_logs.text)
 
 
 def test_transport_errors_do_not_leak_the_url(clock, all_logs):
     with pytest.raises(FeedError) as raised:
         feed_for("http://127.0.0.1:9/query", clock).fetch_intraday("MSFT", START, END, LIVE_NOW)
-    assert CANARY_KEY not in everything_about(raised.value)
-    assert CANARY_KEY not in all_logs.text
+    assert not key_fragments_in(everything_about(raised.value))
+    assert not key_fragments_in(all_logs.text)
 
 
 def test_a_provider_echoing_the_key_is_scrubbed(alpha_vantage_server, clock, monkeypatch):
@@ -106,7 +106,25 @@ def test_a_provider_echoing_the_key_is_scrubbed(alpha_vantage_server, clock, mon
         feed_for(f"{alpha_vantage_server.url}/query", clock).fetch_intraday(
             "MSFT", START, END, LIVE_NOW
         )
-    assert CANARY_KEY not in everything_about(raised.value) and "***" in str(raised.value)
+    assert not key_fragments_in(everything_about(raised.value)) and "***" in str(raised.value)
+
+
+@pytest.mark.parametrize("padding", [126, 131, 135])
+def test_a_key_echoed_where_the_message_is_shortened_is_hidden(
+    alpha_vantage_server, clock, monkeypatch, padding
+):
+    # Provider text in an error is shortened to 160 characters: a cut through the echoed key
+    # leaves a piece of it that no longer matches the key, so it must be hidden before parsing.
+    from dual_ticker_tests.support import alpha_vantage_server as simulator
+
+    echo = {"Error Message": f"{'x' * padding} bad call ?apikey={CANARY_KEY}&symbol=MSFT"}
+    monkeypatch.setitem(simulator.FIXED_BODIES, "error_message", echo)
+    alpha_vantage_server.set_mode("error_message")
+    with pytest.raises(FeedError) as raised:
+        feed_for(f"{alpha_vantage_server.url}/query", clock).fetch_intraday(
+            "MSFT", START, END, LIVE_NOW
+        )
+    assert not key_fragments_in(everything_about(raised.value))
 
 
 def test_failover_summary_never_shows_the_key(alpha_vantage_server, clock, all_logs):
@@ -121,5 +139,5 @@ def test_failover_summary_never_shows_the_key(alpha_vantage_server, clock, all_l
             [feed_for(f"{alpha_vantage_server.url}/query", clock)],
             on_request=lambda *report: reports.append(report),
         )
-    assert CANARY_KEY not in everything_about(raised.value)
-    assert CANARY_KEY not in repr(reports) and CANARY_KEY not in all_logs.text
+    assert not key_fragments_in(everything_about(raised.value))
+    assert not key_fragments_in(repr(reports)) and not key_fragments_in(all_logs.text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -263,3 +264,19 @@ def test_caches_live_in_the_given_folder_not_home(yahoo_server, tmp_path):
     assert done.stdout.strip() == "30"
     assert {path.name for path in cache.iterdir()} >= {"tkr-tz.db"}
     assert list(home.rglob("*")) == []
+
+
+@pytest.mark.parametrize(
+    "field, value, shown",
+    [("symbol", "AAPL", "about 'AAPL', not MSFT"), ("dataGranularity", "5m", "holds '5m' bars")],
+)
+def test_a_chart_answering_another_symbol_or_interval_is_not_data(
+    yahoo_server, yahoo_cache, clock, field, value, shown
+):
+    body = yahoo_server.chart_body("MSFT", LIVE_START, LIVE_NOW, LIVE_NOW)
+    body["chart"]["result"][0]["meta"][field] = value
+    yahoo_server.set_body(json.dumps(body).encode())
+    with pytest.raises(FeedUnparseable, match=shown):
+        feed_for(yahoo_server, yahoo_cache, clock).fetch_intraday(
+            "MSFT", LIVE_START, LIVE_NOW, LIVE_NOW
+        )

@@ -26,8 +26,8 @@ def start_in_another_process(home) -> None:
 
 
 @pytest.fixture
-def own_server(tmp_path):
-    home = tmp_path / "outage_home"
+def own_server(own_server_home):
+    home = own_server_home
     url = embedded.start(home)
     apply_migrations(url)
     yield home, url

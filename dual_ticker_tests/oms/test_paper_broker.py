@@ -62,3 +62,20 @@ def test_a_market_order_without_a_bar_is_rejected(paper):
     assert rejected.status is OrderStatus.REJECTED
     assert rejected.reason == "no bar for AAPL in dual_ticker_bars to fill at; load bars first"
     assert paper.positions() == []
+
+
+@pytest.mark.parametrize(
+    ("side", "within_close", "at_slipped_price"),
+    [(Side.BUY, 120.05, 120.12), (Side.SELL, 119.95, 119.88)],
+)
+def test_a_limit_is_checked_against_the_slipped_price_not_the_close(
+    paper, side, within_close, at_slipped_price
+):
+    # The latest NVDA close is 120.00 and slippage 10 bps: a fill would cost 120.12 (buy) or
+    # bring 119.88 (sell). A limit the close satisfies but the slipped price does not rests.
+    resting = paper.submit(OrderRequest("p-6", "NVDA", side, 5, OrderType.LIMIT, within_close))
+    assert (resting.status, resting.fills) == (OrderStatus.SUBMITTED, ())
+    assert paper.order_status(resting.broker_order_id).status is OrderStatus.SUBMITTED
+    assert paper.positions() == []
+    filled = paper.submit(OrderRequest("p-7", "NVDA", side, 5, OrderType.LIMIT, at_slipped_price))
+    assert (filled.status, filled.avg_fill_price) == (OrderStatus.FILLED, at_slipped_price)

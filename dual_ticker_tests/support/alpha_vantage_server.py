@@ -4,6 +4,7 @@ labels = bar START), from recorded sessions up to the simulator's now, with faul
 
     with AlphaVantageSimulator() as server:
         server.set_now("2020-11-24 15:00:00+00:00")
+        server.serve_forming()      # also the minute in progress at now, with its values so far
         feed = AlphaVantageFeed("KEY", f"{server.url}/query", ...)
         server.inject("http_500", count=2)
         server.data_requests()[-1].params["apikey"]
@@ -120,8 +121,11 @@ class AlphaVantageSimulator(ProviderSimulator):
         symbol = params["symbol"].upper()
         lag = fault.lag if kind == "stale" else pd.Timedelta(0)
         bars = self.revealed(symbol, lag, regular_only=params.get("extended_hours") == "false")
+        # A forming minute makes its bucket a forming bar too: served, not held back.
         bars = aggregate(
-            bars, INTERVAL_MINUTES[interval], None if self.now is None else self.now - lag
+            bars,
+            INTERVAL_MINUTES[interval],
+            None if self.now is None or self.forming else self.now - lag,
         )
         if "month" in params:
             bars = bars[bars["timestamp"].dt.strftime("%Y-%m") == params["month"]]
@@ -135,10 +139,7 @@ class AlphaVantageSimulator(ProviderSimulator):
         return self.all_hours(symbol, lag)
 
     def all_hours(self, symbol: str, lag: pd.Timedelta) -> pd.DataFrame:
-        bars = self._recordings.recorded(symbol)
-        if self.now is not None:
-            bars = bars[bars["timestamp"] + pd.Timedelta(minutes=1) <= self.now - lag]
-        return bars.assign(timestamp=bars["timestamp"].dt.tz_convert("America/New_York"))
+        return self.up_to_now(self._recordings.recorded(symbol), lag)
 
     @staticmethod
     def body(

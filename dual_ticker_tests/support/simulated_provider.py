@@ -5,6 +5,8 @@ revealed up to a settable "now", a log of the requests received, and faults inje
         server.set_now("2020-11-24 15:00:00+00:00")       # bars complete by then exist
         server.inject("http_500", count=2)                 # the next two data requests fail
         server.set_mode("throttle_note")                   # every data request, until clear()
+        server.serve_forming()                             # also the minute still forming at now
+        server.set_body(b"<html>...")                      # every data request gets these bytes
         ... server.url ... server.requests ... server.data_requests() ...
 """
 
@@ -27,6 +29,7 @@ REPLAY_DIR = Path(__file__).resolve().parents[2] / "data" / "replay"
 SLOW_SECONDS = 2.0
 HUNG_SECONDS = 30.0
 NO_LAG = pd.Timedelta(0)
+MINUTE = pd.Timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,9 @@ class Fault:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: with Nagle on, the body waits ~40 ms for the
+    # client's delayed ACK on every keep-alive request.
+    disable_nagle_algorithm = True
 
     def log_message(self, *args) -> None:  # the simulator keeps its own request log
         pass
@@ -77,6 +83,8 @@ class ProviderSimulator:
         self.replay_dir = Path(replay_dir)
         self._recordings = ReplayFeed(replay_dir)
         self._now = None if now is None else to_utc(now)
+        self._forming = False
+        self._body: Reply | None = None
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
         self._requests: list[Request] = []
@@ -86,6 +94,7 @@ class ProviderSimulator:
 
     def start(self) -> ProviderSimulator:
         self._release.clear()
+        self.load_recordings()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._server.daemon_threads = True
         self._server.simulator = self
@@ -97,6 +106,12 @@ class ProviderSimulator:
         )
         self._thread.start()
         return self
+
+    def load_recordings(self) -> None:
+        """Reads the recordings and builds the calendar before serving, so the first reply is as
+        quick as every later one (a client's short timeout must not depend on test order)."""
+        for path in sorted(self.replay_dir.glob("*.csv")):
+            self.revealed(path.stem)
 
     def stop(self) -> None:
         self._release.set()  # hung responses give up at once
@@ -121,6 +136,17 @@ class ProviderSimulator:
         """The simulator's clock: only bars complete by now are served (None: whole recording)."""
         with self._lock:
             self._now = None if moment is None else to_utc(moment)
+
+    def serve_forming(self, enabled: bool = True) -> None:
+        """Like the providers, also serve the minute still forming at now (start < now < start +
+        1 min) with its values so far; once now passes its end, the final values are served."""
+        with self._lock:
+            self._forming = enabled
+
+    @property
+    def forming(self) -> bool:
+        with self._lock:
+            return self._forming
 
     @property
     def now(self) -> pd.Timestamp | None:
@@ -153,6 +179,14 @@ class ProviderSimulator:
         if kind is not None:
             self.inject(kind, count=None, **options)
 
+    def set_body(
+        self, body: bytes | None, status: int = 200, content_type: str = "application/json"
+    ) -> None:
+        """Every data request is answered with exactly these bytes (None: answered as usual):
+        bodies no provider meant to send, for fuzzing the clients."""
+        with self._lock:
+            self._body = None if body is None else Reply(status, body, content_type)
+
     def clear(self) -> None:
         with self._lock:
             self._faults.clear()
@@ -183,6 +217,11 @@ class ProviderSimulator:
         )
         with self._lock:
             self._requests.append(request)
+        with self._lock:
+            fixed = self._body if self.is_data_request(request) else None
+        if fixed is not None:
+            self._send(handler, fixed)
+            return
         fault = self._take_fault() if self.is_data_request(request) else None
         if fault is not None and fault.kind == "hung":
             self._release.wait(fault.delay)
@@ -196,6 +235,10 @@ class ProviderSimulator:
             )
         except Exception as exc:  # a simulator bug shows as an answer, not as a dropped connection
             reply = Reply(500, f"simulator error: {exc!r}".encode(), "text/plain")
+        self._send(handler, reply)
+
+    @staticmethod
+    def _send(handler: BaseHTTPRequestHandler, reply: Reply) -> None:
         try:
             handler.send_response(reply.status)
             handler.send_header("Content-Type", reply.content_type)
@@ -218,13 +261,34 @@ class ProviderSimulator:
 
     def revealed(self, symbol: str, lag: pd.Timedelta = NO_LAG) -> pd.DataFrame:
         """Recorded regular-session bars complete by now - lag (timestamps in New York time)."""
-        bars = regular_session(self._recordings.recorded(symbol))
+        return self.up_to_now(regular_session(self._recordings.recorded(symbol)), lag)
+
+    def up_to_now(self, bars: pd.DataFrame, lag: pd.Timedelta = NO_LAG) -> pd.DataFrame:
+        """The bars complete by now - lag, plus the forming one when served (New York time)."""
         now = self.now
         if now is not None:
-            bars = bars[bars["timestamp"] + pd.Timedelta(minutes=1) <= now - lag]
+            now = now - lag
+            ends = bars["timestamp"] + MINUTE
+            forming = bars[(bars["timestamp"] < now) & (ends > now)] if self.forming else bars[:0]
+            bars = pd.concat([bars[ends <= now], forming_values(forming, now)])
         return bars.assign(timestamp=bars["timestamp"].dt.tz_convert(NEW_YORK)).reset_index(
             drop=True
         )
+
+
+def forming_values(bars: pd.DataFrame, now: pd.Timestamp) -> pd.DataFrame:
+    """The trades so far of minutes in progress at now: the open, the path from it towards the
+    final close in proportion to the time elapsed, and that share of the volume."""
+    if bars.empty:
+        return bars
+    elapsed = ((now - bars["timestamp"]) / MINUTE).clip(0, 1)
+    close = (bars["open"] + (bars["close"] - bars["open"]) * elapsed).round(4)
+    return bars.assign(
+        high=pd.concat([bars["open"], close], axis=1).max(axis=1),
+        low=pd.concat([bars["open"], close], axis=1).min(axis=1),
+        close=close,
+        volume=(bars["volume"] * elapsed).astype("int64"),
+    )
 
 
 def regular_session(bars: pd.DataFrame) -> pd.DataFrame:

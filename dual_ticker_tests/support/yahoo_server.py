@@ -7,6 +7,7 @@ HTTP 422 with Yahoo's error body.
 
     with YahooSimulator() as server:
         server.set_now("2020-12-18 21:00:00+00:00")
+        server.serve_forming()               # also the minute in progress, with its values so far
         feed = YahooFinanceFeed(cache_dir, base_url=server.url, ...)
         server.inject("http_500", count=2)   # yfinance asks twice on a 4xx/5xx answer
         server.data_requests()               # chart requests with period1/period2
@@ -24,11 +25,17 @@ from pathlib import Path
 import pandas as pd
 
 from dual_ticker.calendar.nyse import NEW_YORK, nyse
-from dual_ticker_tests.support.simulated_provider import Fault, ProviderSimulator, Reply, Request
+from dual_ticker_tests.support.simulated_provider import (
+    NO_LAG,
+    Fault,
+    ProviderSimulator,
+    Reply,
+    Request,
+)
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "yahoo"
 CHART = "/v8/finance/chart/"
-CRUMB = "sim-crumb-0"
+CRUMB = "sim-Qz7vX3kP9w"  # canary-like: tests assert it never shows in an error
 MAX_SPAN_SECONDS = 7 * 86400
 MAX_LOOKBACK = pd.Timedelta(days=30)
 
@@ -123,7 +130,7 @@ class YahooSimulator(ProviderSimulator):
             return self.json(self.empty_chart(symbol))
         lag = fault.lag if fault is not None and fault.kind == "stale" else pd.Timedelta(0)
         start, end = pd.Timestamp(first, unit="s", tz="UTC"), pd.Timestamp(last, unit="s", tz="UTC")
-        return self.json(self.chart_body(symbol, start, end, now - lag))
+        return self.json(self.chart_body(symbol, start, end, now, lag))
 
     def meta(self, symbol: str, now: pd.Timestamp) -> dict:
         meta = copy.deepcopy(
@@ -159,10 +166,20 @@ class YahooSimulator(ProviderSimulator):
         return body
 
     def chart_body(
-        self, symbol: str, start: pd.Timestamp, end: pd.Timestamp, now: pd.Timestamp
+        self,
+        symbol: str,
+        start: pd.Timestamp,
+        end: pd.Timestamp,
+        now: pd.Timestamp,
+        lag: pd.Timedelta = NO_LAG,
     ) -> dict:
-        bars = self.revealed(symbol).assign(timestamp=lambda f: f["timestamp"].dt.tz_convert("UTC"))
-        bars = bars.set_index("timestamp")
+        now = now - lag
+        bars = self.revealed(symbol, lag)
+        bars = bars.assign(timestamp=bars["timestamp"].dt.tz_convert("UTC")).set_index("timestamp")
+        shown = bars.index + pd.Timedelta(minutes=1) <= now
+        if self.forming:
+            shown |= bars.index < now
+        bars = bars[shown]
         calendar = nyse()
         sessions = calendar.sessions_in_range(
             start.tz_convert(NEW_YORK).tz_localize(None).normalize(),
@@ -174,9 +191,9 @@ class YahooSimulator(ProviderSimulator):
             opened, closed = calendar.session_open(session), calendar.session_close(session)
             periods.append([_period(opened, closed)])
             grid = pd.date_range(opened, closed - minute, freq="1min")
-            grid = grid[(grid >= start) & (grid < end) & (grid + minute <= now)]
-            day = bars[
-                (bars.index >= opened) & (bars.index < closed) & (bars.index + minute <= now)
+            day = bars[(bars.index >= opened) & (bars.index < closed)]
+            grid = grid[
+                (grid >= start) & (grid < end) & ((grid + minute <= now) | grid.isin(day.index))
             ]
             for moment in grid:
                 stamps.append(_epoch(moment))
