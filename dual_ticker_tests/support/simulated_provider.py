@@ -5,6 +5,7 @@ revealed up to a settable "now", a log of the requests received, and faults inje
         server.set_now("2020-11-24 15:00:00+00:00")       # bars complete by then exist
         server.inject("http_500", count=2)                 # the next two data requests fail
         server.set_mode("throttle_note")                   # every data request, until clear()
+        server.rewrite_bodies(lambda symbol, body: ...)    # edit each data answer's JSON body
         ... server.url ... server.requests ... server.data_requests() ...
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -81,6 +83,7 @@ class ProviderSimulator:
         self._faults: list[Fault] = []
         self._requests: list[Request] = []
         self._release = threading.Event()
+        self._rewrite: Callable[[str, dict], None] | None = None
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -152,6 +155,19 @@ class ProviderSimulator:
         self.clear()
         if kind is not None:
             self.inject(kind, count=None, **options)
+
+    def rewrite_bodies(self, edit: Callable[[str, dict], None] | None) -> None:
+        """Every data answer's JSON body goes through edit(symbol, body) before it is sent (a
+        provider delivering malformed rows); None: bodies as recorded."""
+        with self._lock:
+            self._rewrite = edit
+
+    def rewritten(self, symbol: str, body: dict) -> dict:
+        with self._lock:
+            edit = self._rewrite
+        if edit is not None:
+            edit(symbol, body)
+        return body
 
     def clear(self) -> None:
         with self._lock:
