@@ -168,11 +168,8 @@ def test_yahoo_rows_are_quarantined_and_block(kind, test_home, embedded_database
     _assert_blocked(embedded_database, result, check)
     [row] = quarantined(embedded_database)
     assert (row["run_id"], row["session"], row["symbol"]) == (result.run_id, SESSION, "MSFT")
-    assert (row["data_source"], row["check_name"], row["reason"]) == (
-        "yahoo_finance",
-        check,
-        reason,
-    )
+    assert (row["data_source"], row["check_name"]) == ("yahoo_finance", check)
+    assert reason in row["reason"]  # yfinance blanks a row's other prices next to an infinite one
 
 
 def _assert_blocked(url, result, check):
