@@ -152,7 +152,8 @@ class AlphaVantageFeed(IntradayFeed):
             ]
         delivered = pd.concat([self._request(symbol, extra, deadline) for extra in requests])
         delivered = delivered.drop_duplicates(ignore_index=True)
-        complete = delivered[delivered["timestamp"] + self.bar <= as_of]
+        stamps = delivered["timestamp"]
+        complete = delivered[(stamps + self.bar <= as_of) | stamps.isna()]
         fresh_by = min(as_of, end, now)
         if now - fresh_by <= self.staleness:
             ensure_fresh(complete, FEED, symbol, fresh_by, self.staleness, self.bar)

@@ -19,11 +19,13 @@ from dual_ticker.feeds.base import (
     FeedUnparseable,
     normalise_bars,
 )
+from dual_ticker.feeds.delivered import as_delivered
 
 FEED = "alpha_vantage"
 INTERVALS = {"1min": pd.Timedelta(minutes=1), "5min": pd.Timedelta(minutes=5)}
 FIELDS = [*PRICE_COLUMNS, "volume"]
 # The provider rewords its notices often: classify by topic, never by exact text.
+_LABEL = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}(:\d{2})?")
 _THROTTLE_TOPIC = re.compile(
     r"\b(frequency|rate|limits?|per (second|minute|day)|calls?)\b", re.IGNORECASE
 )
@@ -70,31 +72,22 @@ def _field_name(key: str) -> str:
 
 
 def _bar_starts(labels: pd.Series, time_zone: str, shift: pd.Timedelta) -> pd.Series:
+    """UTC bar starts of the labels; NaT where a label is no time (the row is kept as delivered)."""
+    wall = pd.to_datetime(labels.map(_label), format="ISO8601", errors="coerce")
     try:
-        wall = pd.to_datetime(labels, format="ISO8601")
-        local = wall.dt.tz_localize(time_zone, ambiguous="raise", nonexistent="raise")
+        local = wall.dt.tz_localize(time_zone, ambiguous="NaT", nonexistent="NaT")
     except (ValueError, TypeError, KeyError) as exc:
         raise FeedUnparseable(
-            FEED, f"unreadable bar time or time zone {_shorten(time_zone, 40)!r}: {_shorten(exc)}"
+            FEED, f"unreadable time zone {_shorten(time_zone, 40)!r}: {_shorten(exc)}"
         ) from None
-    if local.isna().any():  # "", "None" and the like read as no time at all
-        shown = _shorten(labels[local.isna()].iloc[0], 40)
-        raise FeedUnparseable(FEED, f"unreadable bar time {shown!r}")
     return (local - shift).dt.tz_convert("UTC")
 
 
-def _numeric(frame: pd.DataFrame) -> pd.DataFrame:
-    try:
-        frame[PRICE_COLUMNS] = (
-            frame[PRICE_COLUMNS].apply(pd.to_numeric, errors="raise").astype("float64")
-        )
-        volume = pd.to_numeric(frame["volume"], errors="raise")
-        if volume.isna().any() or (volume != volume.round()).any():
-            raise ValueError("volume must be whole numbers")
-        frame["volume"] = volume.astype("int64")
-    except (ValueError, TypeError) as exc:
-        raise FeedUnparseable(FEED, f"non-numeric bar value: {_shorten(exc)}") from None
-    return frame
+def _label(value: object) -> object:
+    """A label pandas reads as a time, or None: only text in the provider's form is tried."""
+    if not isinstance(value, str) or not _LABEL.fullmatch(value.strip()):
+        return None
+    return value.strip()
 
 
 def _require_answer_to(payload: dict, symbol: str, key: str, interval: str) -> None:
@@ -143,8 +136,8 @@ def parse_intraday_json(payload: object, symbol: str, interval: str = "1min") ->
             raise FeedUnparseable(FEED, f"bar {_shorten(label, 40)!r} lacks {', '.join(missing)}")
         rows.append({"timestamp": label, **{name: row[name] for name in FIELDS}})
     frame = pd.DataFrame(rows)
-    frame["timestamp"] = _bar_starts(frame["timestamp"], _time_zone(payload), pd.Timedelta(0))
-    return normalise_bars(_numeric(frame), symbol.upper(), FEED)
+    starts = _bar_starts(frame["timestamp"], _time_zone(payload), pd.Timedelta(0))
+    return normalise_bars(as_delivered(frame, starts), symbol.upper(), FEED)
 
 
 def decode_json(body: bytes) -> object:
@@ -161,7 +154,7 @@ def parse_extended_csv(text: str, symbol: str, interval: str = "1min") -> pd.Dat
         failure = error_in_body(decode_json(text.encode()))
         raise failure or FeedUnparseable(FEED, "expected CSV, got a JSON object")
     try:
-        frame = pd.read_csv(io.StringIO(text), dtype={"time": str})
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise FeedUnparseable(FEED, f"not a readable CSV ({_shorten(exc)})") from None
     missing = [name for name in ["time", *FIELDS] if name not in frame.columns]
@@ -170,5 +163,5 @@ def parse_extended_csv(text: str, symbol: str, interval: str = "1min") -> pd.Dat
     if frame.empty:
         raise FeedEmpty(FEED, f"{symbol}: the CSV holds no bars")
     frame = frame.rename(columns={"time": "timestamp"})
-    frame["timestamp"] = _bar_starts(frame["timestamp"], NEW_YORK, INTERVALS[interval])
-    return normalise_bars(_numeric(frame), symbol.upper(), FEED)
+    starts = _bar_starts(frame["timestamp"], NEW_YORK, INTERVALS[interval])
+    return normalise_bars(as_delivered(frame, starts), symbol.upper(), FEED)

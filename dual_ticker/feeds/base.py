@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import abc
 
+import numpy as np
 import pandas as pd
 
 BAR_COLUMNS = ["symbol", "timestamp", "open", "high", "low", "close", "volume", "data_source"]
@@ -56,15 +57,32 @@ def empty_bars() -> pd.DataFrame:
     return frame.astype({c: "float64" for c in PRICE_COLUMNS} | {"volume": "int64"})
 
 
+def share_counts(volume: pd.Series) -> pd.Series:
+    """Volumes as int64 when every value is a whole number int64 holds; as delivered (float64)
+    otherwise, for the gate to quarantine the rows that are not."""
+    if volume.dtype.kind in "iu":
+        return volume.astype("int64")
+    values = volume.to_numpy("float64")
+    if (np.isfinite(values) & (values == np.round(values)) & (np.abs(values) < 2**63)).all():
+        return volume.astype("int64")
+    return volume.astype("float64")
+
+
 def normalise_bars(frame: pd.DataFrame, symbol: str, source: str) -> pd.DataFrame:
-    """Orders a parsed delivery by time and fixes the column set and types (not a judgement)."""
+    """Orders a parsed delivery by time and fixes the column set and types (not a judgement).
+
+    A `delivered` column (feeds.delivered: the text of rows that are not clean numbers) is kept
+    when a row has one: a clean delivery has exactly BAR_COLUMNS.
+    """
     frame = frame.copy()
     frame["symbol"] = symbol
     frame["data_source"] = source
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
     frame[PRICE_COLUMNS] = frame[PRICE_COLUMNS].astype("float64")
-    frame["volume"] = frame["volume"].astype("int64")
-    return frame[BAR_COLUMNS].sort_values("timestamp", kind="stable").reset_index(drop=True)
+    frame["volume"] = share_counts(frame["volume"])
+    kept = "delivered" in frame and frame["delivered"].notna().any()
+    columns = [*BAR_COLUMNS, "delivered"] if kept else BAR_COLUMNS
+    return frame[columns].sort_values("timestamp", kind="stable").reset_index(drop=True)
 
 
 class IntradayFeed(abc.ABC):

@@ -16,14 +16,18 @@ from dual_ticker.feeds.base import (
     IntradayFeed,
     normalise_bars,
 )
+from dual_ticker.feeds.delivered import as_delivered
 
 REPLAY_COLUMNS = ["timestamp", *PRICE_COLUMNS, "volume"]
+PLACE = "placed"  # the row's time, or its predecessor's in the file when it has none
 
 
 @lru_cache(maxsize=8)
 def _load(path: Path, modified_ns: int) -> pd.DataFrame:
+    """The file's rows in time order. Values are kept as written (feeds.delivered); a row whose
+    time cannot be read keeps its place in the file, so it is served with its neighbours."""
     try:
-        frame = pd.read_csv(path, dtype={"timestamp": str})
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise FeedUnparseable(
             "replay", f"{path}: not a readable CSV ({exc}); fix or replace the file"
@@ -34,17 +38,11 @@ def _load(path: Path, modified_ns: int) -> pd.DataFrame:
             "replay",
             f"{path}: missing column(s) {', '.join(missing)}; expected {','.join(REPLAY_COLUMNS)}",
         )
-    try:
-        wall = pd.to_datetime(frame["timestamp"], format="%Y-%m-%d %H:%M:%S")
-        frame["timestamp"] = wall.dt.tz_localize(NEW_YORK, ambiguous="raise", nonexistent="raise")
-        frame[PRICE_COLUMNS] = frame[PRICE_COLUMNS].astype("float64")
-        frame["volume"] = frame["volume"].astype("int64")
-    except (ValueError, TypeError) as exc:
-        raise FeedUnparseable(
-            "replay",
-            f"{path}: {exc}; timestamps are 'YYYY-MM-DD HH:MM:SS' New York time, numbers plain",
-        ) from None
-    return frame.sort_values("timestamp", kind="stable").reset_index(drop=True)
+    wall = pd.to_datetime(frame["timestamp"], format="%Y-%m-%d %H:%M:%S", errors="coerce")
+    starts = wall.dt.tz_localize(NEW_YORK, ambiguous="NaT", nonexistent="NaT")
+    bars = as_delivered(frame, starts)
+    bars[PLACE] = starts.ffill().bfill()
+    return bars.sort_values(PLACE, kind="stable").reset_index(drop=True)
 
 
 class ReplayFeed(IntradayFeed):
@@ -69,8 +67,9 @@ class ReplayFeed(IntradayFeed):
 
     def fetch_intraday(self, symbol, start, end, as_of):
         bars = self.recorded(symbol)
-        complete = bars["timestamp"] + pd.Timedelta(minutes=1) <= as_of
-        window = bars[(bars["timestamp"] >= start) & (bars["timestamp"] < end) & complete]
+        placed = bars[PLACE]
+        complete = placed + pd.Timedelta(minutes=1) <= as_of
+        window = bars[(placed >= start) & (placed < end) & complete]
         if window.empty:
             raise FeedEmpty(
                 "replay", f"{symbol}: no recorded bars between {start} and {min(end, as_of)}"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from dual_ticker.calendar.nyse import NEW_YORK
-from dual_ticker.feeds.base import FeedEmpty, FeedStale
+from dual_ticker.feeds.base import FeedEmpty, FeedStale, FeedUnparseable
+from dual_ticker.feeds.delivered import malformed
 
 # How far a live delivery's latest bar may lag the run's as_of (data_quality.yaml's default).
 DEFAULT_STALENESS = pd.Timedelta(minutes=5)
@@ -18,17 +19,26 @@ def complete_in_window(
     as_of: pd.Timestamp,
     interval: pd.Timedelta,
 ) -> pd.DataFrame:
-    """Bars starting in [start, end) that are complete by as_of (start + interval <= as_of)."""
+    """Bars starting in [start, end) that are complete by as_of (start + interval <= as_of), and
+    rows whose time could not be read: they belong to the window they were delivered for."""
     stamps = bars["timestamp"]
-    keep = (stamps >= start) & (stamps < end) & (stamps + interval <= as_of)
+    keep = ((stamps >= start) & (stamps < end) & (stamps + interval <= as_of)) | stamps.isna()
     return bars[keep].reset_index(drop=True)
 
 
 def require_bars(
     bars: pd.DataFrame, feed: str, symbol: str, start: pd.Timestamp, stop: pd.Timestamp
 ) -> None:
+    """A delivery without a bar is empty; one whose every row is malformed is unparseable (a
+    feed failure, so the fallback serves the window; a few malformed rows are the gate's)."""
     if bars.empty:
         raise FeedEmpty(feed, f"{symbol}: no bars between {start} and {stop}")
+    if malformed(bars).all():
+        raise FeedUnparseable(
+            feed,
+            f"{symbol}: none of the {len(bars)} delivered row(s) between {start} and {stop} "
+            "holds numbers and a readable time",
+        )
 
 
 def ensure_fresh(

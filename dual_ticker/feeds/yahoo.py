@@ -27,6 +27,7 @@ from dual_ticker.feeds.base import (
     empty_bars,
     normalise_bars,
 )
+from dual_ticker.feeds.delivered import as_delivered
 from dual_ticker.feeds.pacing import Deadline, RetryPolicy, TokenBucket
 from dual_ticker.feeds.windows import (
     DEFAULT_STALENESS,
@@ -46,13 +47,13 @@ _YFINANCE = threading.Lock()
 
 
 def history_to_bars(history: pd.DataFrame, symbol: str) -> pd.DataFrame:
-    """yfinance's 1m history (index in America/New_York) as bars: UTC starts, null minutes dropped,
+    """yfinance's 1m history (index in America/New_York) as bars: UTC starts, minutes without a
+    trade (no price at all) dropped, a row with only some prices or no volume kept as delivered,
     and nothing starting at or after its session's close (Yahoo's extra row stamped at it)."""
     if history.empty:
         return empty_bars()
     frame = history.rename(columns=str.lower)[[*PRICE_COLUMNS, "volume"]]
-    frame = frame.dropna(subset=PRICE_COLUMNS).copy()
-    frame["volume"] = frame["volume"].fillna(0)
+    frame = frame[frame[PRICE_COLUMNS].notna().any(axis=1)]
     stamps = pd.DatetimeIndex(frame.index).tz_convert("UTC")
     days = stamps.tz_convert(NEW_YORK).normalize().tz_localize(None)
     calendar = nyse()
@@ -60,9 +61,10 @@ def history_to_bars(history: pd.DataFrame, symbol: str) -> pd.DataFrame:
     # A bar dated on no session is kept: judging it is the gate's job, not the client's.
     close = pd.Series([closes.get(day, pd.NaT) for day in days], dtype="datetime64[ns, UTC]")
     keep = (close.isna() | (pd.Series(stamps) < close)).to_numpy()
-    frame = frame[keep]
-    frame["timestamp"] = stamps[keep]
-    return normalise_bars(frame.reset_index(drop=True), symbol.upper(), FEED)
+    raw = frame[keep].reset_index(drop=True)
+    raw.insert(0, "timestamp", [str(t) for t in frame.index[keep]])
+    bars = as_delivered(raw, pd.Series(stamps[keep]))
+    return normalise_bars(bars, symbol.upper(), FEED)
 
 
 def _another_question(meta, symbol: str) -> str | None:

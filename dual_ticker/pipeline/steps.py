@@ -9,10 +9,11 @@ from collections.abc import Callable, Sequence
 
 import pandas as pd
 
-from dual_ticker.calendar.nyse import NEW_YORK, new_york_dates
+from dual_ticker.calendar.nyse import NEW_YORK, is_session, new_york_dates
 from dual_ticker.features.indicators import compute_features
 from dual_ticker.feeds.base import BAR_COLUMNS, FeedEmpty, IntradayFeed, empty_bars
 from dual_ticker.feeds.failover import fetch_with_failover
+from dual_ticker.quality import quarantine
 from dual_ticker.quality.bar_series import aggregate
 from dual_ticker.quality.gate import GateReport, features_report, gated_bars, raw_bars_report
 from dual_ticker.quality.rules import Window, delivery_conflicts
@@ -88,23 +89,30 @@ def fetch_missing(
 
 
 def _within(bars: pd.DataFrame, lacking: dict[str, tuple]) -> pd.DataFrame:
-    """The delivered bars inside each session's lacking window, tagged with the session key."""
+    """The delivered bars inside each session's lacking window, tagged with the session key. A row
+    the request brought that has no session of its own stays for the gate to quarantine: one with
+    an unreadable time goes with the first session asked for, one dated on a day that is no
+    session (weekend, holiday) with the latest session asked for before it."""
     local_day = new_york_dates(bars["timestamp"])
+    keys = sorted(lacking)
     bounds = pd.DataFrame(
-        {
-            "key": list(lacking),
-            "lo": [w[0] for w in lacking.values()],
-            "hi": [w[1] for w in lacking.values()],
-        }
+        {"key": keys, "lo": [lacking[k][0] for k in keys], "hi": [lacking[k][1] for k in keys]}
     ).set_index("key")
-    lo, hi = local_day.map(bounds["lo"]), local_day.map(bounds["hi"])
-    keep = (
-        lo.notna()
-        & (bars["timestamp"] >= lo)
-        & (bars["timestamp"] < hi)
-        & (bars["timestamp"] + MINUTE <= hi)
-    )
-    return bars[keep.to_numpy()].assign(session=local_day[keep.to_numpy()]).reset_index(drop=True)
+    unread = bars["timestamp"].isna()
+    stray = ~unread & ~local_day.isin(keys)
+    no_session = {day for day in local_day[stray].unique() if not is_session(day)}
+    homeless = stray & local_day.isin(no_session)
+    session = local_day.copy()
+    if homeless.any():
+        earlier = [[k for k in keys if k <= day] or keys[:1] for day in local_day[homeless]]
+        session[homeless] = [candidates[-1] for candidates in earlier]
+    session[unread] = keys[0]
+    lo, hi = session.map(bounds["lo"]), session.map(bounds["hi"])
+    stamps = bars["timestamp"]
+    in_window = lo.notna() & (stamps >= lo) & (stamps < hi) & (stamps + MINUTE <= hi)
+    in_request = (stamps >= bounds["lo"].min()) & (stamps + MINUTE <= bounds["hi"].max())
+    keep = (in_window | (homeless & in_request) | unread).to_numpy()
+    return bars[keep].assign(session=session[keep].to_numpy()).reset_index(drop=True)
 
 
 def land_and_gate(
@@ -120,9 +128,11 @@ def land_and_gate(
     """Lands a delivery in raw_bars and gates the sessions, in the caller's transaction: the rules
     run on the stored rows with the delivery merged in, the delivery is stored with its verdict,
     earlier rows whose verdict changed are re-marked (with the run and the reason), failures are
-    recorded by reason. Exact repeats are dropped; minutes delivered twice differently are flagged."""
+    recorded by reason. Exact repeats are dropped; minutes delivered twice differently are flagged.
+    Rows that are no bars (quality.quarantine) are kept in quarantine and block their check."""
     symbols = settings.data.symbols
-    clean, clashes = delivery_conflicts(delivery[[*BAR_COLUMNS, "session"]])
+    bars, quarantined = quarantine.split(delivery)
+    clean, clashes = delivery_conflicts(bars)
     keys = ["symbol", "timestamp", "data_source"]
     flagged = (
         clean.set_index(keys).index.isin(clashes.set_index(keys).index) if len(clashes) else False
@@ -138,10 +148,13 @@ def land_and_gate(
         if len(stored)
         else clean.assign(conflict=flagged, gate_status="pending", gate_reason=None)
     )
-    report = raw_bars_report(merged, clashes, windows, settings, source_order, live)
+    report = raw_bars_report(merged, clashes, windows, settings, source_order, live, quarantined)
     verdicts = report.verdicts()
     record_report(connection, report, run_id)
     raw_bars.land(connection, clean, run_id, fetched_at, clashes, verdicts)
+    kept = [rows for rows in (quarantined, quarantine.clash_rows(clashes)) if len(rows)]
+    if kept:
+        raw_bars.quarantine(connection, pd.concat(kept, ignore_index=True), run_id, fetched_at)
     if len(stored):
         raw_bars.mark_gate(connection, verdicts, symbols, run_id)
     feed_health.record_ingested(

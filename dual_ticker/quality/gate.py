@@ -125,8 +125,10 @@ def raw_bars_report(
     settings: Settings,
     source_order: list[str],
     live: bool = False,
+    quarantined: pd.DataFrame | None = None,
 ) -> GateReport:
-    """Every raw_bars rule over the stored rows (all sources) of the run's sessions, one pass."""
+    """Every raw_bars rule over the stored rows (all sources) of the run's sessions, one pass;
+    the delivery's quarantined rows (quality.quarantine) fail the check each names."""
     warn, fail = settings.missing_ratio_limits
     v = settings.validation
     limits = MissingLimits(warn, fail, v.missing_ratio_fallback, v.min_expected_bars)
@@ -156,8 +158,37 @@ def raw_bars_report(
         "check_raw_bars_freshness": freshness,
     }
     results = {name: checks[name](name) for name in RAW_BARS_CHECKS}
+    if quarantined is not None and len(quarantined):
+        for (key, name), rows in quarantined.groupby(["session", "check_name"]):
+            if key in results[name]:
+                results[name][key] = _with_quarantined(results[name][key], rows)
     return GateReport(
         "raw_bars", {key: [results[name][key] for name in RAW_BARS_CHECKS] for key in keys}
+    )
+
+
+def _with_quarantined(outcome: Outcome, rows: pd.DataFrame) -> Outcome:
+    """The check's outcome for a session with these of its delivered rows quarantined: blocked."""
+    kinds = rows["reason"].value_counts()
+    text = (
+        f"{len(rows)} delivered row(s) quarantined ("
+        + ", ".join(f"{reason}: {count}" for reason, count in kinds.items())
+        + ")"
+    )
+    shown = rows.assign(
+        timestamp=rows["timestamp"].map(lambda t: "unreadable" if pd.isna(t) else str(t))
+    )
+    return Outcome(
+        outcome.check_name,
+        outcome.reason,
+        False,
+        ERROR,
+        text if outcome.passed else f"{text}; {outcome.description}",
+        {
+            **outcome.metadata,
+            "quarantined_count": len(rows),
+            "quarantined_rows": rules.sample(shown, ("symbol", "timestamp", "reason", "delivered")),
+        },
     )
 
 

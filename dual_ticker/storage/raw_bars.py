@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+from psycopg2.extras import execute_values
 
 from dual_ticker.storage.bulk import copy_binary, read_frame, select_list
 
@@ -232,3 +233,30 @@ def latest_verdict(connection) -> tuple[str, str, str | None, str | None] | None
         )
         status, run_id, reason = cursor.fetchone()
         return str(session), status, run_id, reason
+
+
+def quarantine(connection, rows: pd.DataFrame, run_id: str | None, fetched_at) -> int:
+    """Keeps delivered rows the gate could not use (quality.quarantine.COLUMNS) in
+    `quarantined_bars`, as delivered, with the run, the session, the failed check and why."""
+    if rows.empty:
+        return 0
+    stamps = [None if pd.isna(t) else t.to_pydatetime() for t in rows["timestamp"]]
+    with connection.cursor() as cursor:
+        execute_values(
+            cursor,
+            """INSERT INTO quarantined_bars (run_id, session, symbol, data_source, "timestamp",
+                                             delivered, check_name, reason, fetched_at)
+               VALUES %s""",
+            [
+                (run_id, str(session), symbol, source, stamp, delivered, check, reason, fetched_at)
+                for (session, symbol, source, delivered, check, reason), stamp in zip(
+                    rows[
+                        ["session", "symbol", "data_source", "delivered", "check_name", "reason"]
+                    ].itertuples(index=False, name=None),
+                    stamps,
+                    strict=True,
+                )
+            ],
+            template="(%s, %s::date, %s, %s, %s, %s::jsonb, %s, %s, %s)",
+        )
+    return len(rows)

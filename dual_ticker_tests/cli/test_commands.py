@@ -63,6 +63,69 @@ def test_dagster_asset_materialize_writes_780_rows_twice_idempotently(embedded_d
     assert _count(embedded_database, "SELECT count(*) FROM staged_features") == 0
 
 
+REPLAY = ROOT / "data" / "replay"
+
+
+@pytest.mark.parametrize(
+    "column, value, check, reason",
+    [
+        ("close", "", "check_raw_bars_ohlc", "ohlc_violation"),  # the row of issue 15
+        ("volume", "n/a", "check_raw_bars_volume", "volume"),
+        ("timestamp", "2020-12-01 12:45", "check_raw_bars_timestamps", "timestamp"),
+    ],
+    ids=["empty_close", "text_volume", "unreadable_time"],
+)
+def test_dagster_asset_materialize_stops_a_malformed_row_at_its_check(
+    column, value, check, reason, embedded_database, tmp_path
+):
+    replay = tmp_path / "replay"
+    replay.mkdir()
+    (replay / "NVDA.csv").write_text((REPLAY / "NVDA.csv").read_text())
+    fields = ["timestamp", "open", "high", "low", "close", "volume"]
+    lines = (REPLAY / "MSFT.csv").read_text().splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("2020-12-01 12:45:00,"))
+    row = dict(zip(fields, lines[at].split(","), strict=True)) | {column: value}
+    lines[at] = ",".join(row[name] for name in fields)
+    (replay / "MSFT.csv").write_text("\n".join(lines) + "\n")
+    env = _environment(tmp_path, embedded_database) | {"DUAL_TICKER_REPLAY_DIR": str(replay)}
+    command = [DAGSTER, "asset", "materialize", "-m", "dual_ticker.definitions", "--select", "*"]
+    command += ["--partition", "2020-12-01"]
+
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+
+    assert "DagsterAssetCheckFailedError" in done.stderr, done.stderr[
+        -3000:
+    ]  # blocked, not crashed
+    [run_id] = [r[0] for r in _rows(embedded_database, "SELECT run_id FROM runs")]
+    failed = _rows(
+        embedded_database,
+        "SELECT check_name FROM asset_check_executions WHERE execution_status = 'FAILED'",
+    )
+    assert failed == [(check,)]
+    kept = _rows(embedded_database, "SELECT run_id, check_name, delivered FROM quarantined_bars")
+    assert len(kept) == 1 and kept[0][:2] == (run_id, check)
+    assert kept[0][2][column] == value
+    assert (
+        _count(
+            embedded_database, f"SELECT total FROM quality_failure_totals WHERE reason = '{reason}'"
+        )
+        == 1
+    )
+    assert _count(embedded_database, "SELECT count(*) FROM dual_ticker_bars") == 0
+    assert (
+        _count(embedded_database, "SELECT count(*) FROM raw_bars WHERE gate_status = 'passed'") == 0
+    )
+
+
+def _rows(url, query):
+    connection = psycopg2.connect(url)
+    with connection, connection.cursor() as cursor:
+        cursor.execute(query)
+        rows = cursor.fetchall()
+    connection.close()
+    return rows
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

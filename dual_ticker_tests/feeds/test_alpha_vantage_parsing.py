@@ -108,34 +108,6 @@ def test_extended_csv_opening_bar_carries_the_opening_volume(extended):
             {"Time Series (1min)": {"2020-12-18 09:30:00": {"1. open": "1", "2. high": "2"}}},
             FeedUnparseable,
         ),
-        (
-            {
-                "Time Series (1min)": {
-                    "2020-12-18 09:30:00": {
-                        "1. open": "n/a",
-                        "2. high": "2",
-                        "3. low": "1",
-                        "4. close": "1",
-                        "5. volume": "9",
-                    }
-                }
-            },
-            FeedUnparseable,
-        ),
-        (
-            {
-                "Time Series (1min)": {
-                    "yesterday": {
-                        "1. open": "1",
-                        "2. high": "2",
-                        "3. low": "1",
-                        "4. close": "1",
-                        "5. volume": "9",
-                    }
-                }
-            },
-            FeedUnparseable,
-        ),
         ([1, 2, 3], FeedUnparseable),
         ({"Meta Data": {}, "Time Series\r\n(1min)": {}}, FeedUnparseable),
         ({"Meta Data": {}, "Error\r\nMessage": "x", "\n": {}}, FeedUnparseable),
@@ -176,6 +148,36 @@ def test_a_csv_row_without_a_time_is_unparseable():
     text = "time,open,high,low,close,volume\nNone,1,2,1,1,9\n2020-12-18 10:00:00,1,2,1,1,9\n"
     with pytest.raises(FeedUnparseable, match="unreadable bar time"):
         parse_extended_csv(text, "MSFT")
+
+
+def test_a_bar_holding_no_number_or_no_readable_time_is_kept_as_delivered():
+    good = {"1. open": "1", "2. high": "2", "3. low": "1", "4. close": "1.5", "5. volume": "9"}
+    body = {
+        "Time Series (1min)": {
+            "2020-12-18 09:31:00": good,
+            "2020-12-18 09:30:00": good | {"1. open": "n/a"},
+            "yesterday": good,
+        }
+    }
+    bars = parse_intraday_json(body, "MSFT")
+    assert len(bars) == 3 and bars["delivered"].notna().tolist() == [True, False, True]
+    unreadable = json.loads(bars["delivered"].iloc[2])  # no time: ordered last
+    assert unreadable["timestamp"] == "yesterday" and pd.isna(bars["timestamp"].iloc[2])
+    assert json.loads(bars["delivered"].iloc[0])["open"] == "n/a"
+    assert bars["open"].isna().tolist() == [True, False, False]
+
+
+def test_the_extended_csv_keeps_empty_and_text_values_as_delivered():
+    text = (
+        "time,open,high,low,close,volume\n"
+        "2020-12-18 09:32:00,1,2,1,1.5,9\n"
+        "2020-12-18 09:31:00,1,2,1,,9\n"
+        "2020-12-18 09:30:00,1,2,1,1.5,lots\n"
+    )
+    bars = parse_extended_csv(text, "MSFT")
+    assert len(bars) == 3
+    kept = [json.loads(t) for t in bars["delivered"].dropna()]
+    assert [(row["close"], row["volume"]) for row in kept] == [("1.5", "lots"), ("", "9")]
 
 
 def test_any_notice_key_is_a_failure_whatever_it_says():

@@ -131,7 +131,7 @@ class AlphaVantageSimulator(ProviderSimulator):
             bars = bars[bars["timestamp"].dt.strftime("%Y-%m") == params["month"]]
         elif params.get("outputsize", "compact") == "compact":
             bars = bars.tail(COMPACT_BARS)
-        return _json(self.body(symbol, interval, bars, params, kind))
+        return _json(self.rewritten(symbol, self.body(symbol, interval, bars, params, kind)))
 
     def revealed(self, symbol, lag=NO_LAG, regular_only=True):
         if regular_only:

@@ -7,6 +7,7 @@ revealed up to a settable "now", a log of the requests received, and faults inje
         server.set_mode("throttle_note")                   # every data request, until clear()
         server.serve_forming()                             # also the minute still forming at now
         server.set_body(b"<html>...")                      # every data request gets these bytes
+        server.rewrite_bodies(lambda symbol, body: ...)    # edit each data answer's JSON body
         ... server.url ... server.requests ... server.data_requests() ...
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -89,6 +91,7 @@ class ProviderSimulator:
         self._faults: list[Fault] = []
         self._requests: list[Request] = []
         self._release = threading.Event()
+        self._rewrite: Callable[[str, dict], None] | None = None
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -187,9 +190,24 @@ class ProviderSimulator:
         with self._lock:
             self._body = None if body is None else Reply(status, body, content_type)
 
+    def rewrite_bodies(self, edit: Callable[[str, dict], None] | None) -> None:
+        """Every data answer's JSON body goes through edit(symbol, body) before it is sent (a
+        provider delivering malformed rows); None: bodies as recorded."""
+        with self._lock:
+            self._rewrite = edit
+
+    def rewritten(self, symbol: str, body: dict) -> dict:
+        with self._lock:
+            edit = self._rewrite
+        if edit is not None:
+            edit(symbol, body)
+        return body
+
     def clear(self) -> None:
         with self._lock:
             self._faults.clear()
+            self._body = None
+            self._rewrite = None
 
     @property
     def requests(self) -> list[Request]:

@@ -130,7 +130,7 @@ class YahooSimulator(ProviderSimulator):
             return self.json(self.empty_chart(symbol))
         lag = fault.lag if fault is not None and fault.kind == "stale" else pd.Timedelta(0)
         start, end = pd.Timestamp(first, unit="s", tz="UTC"), pd.Timestamp(last, unit="s", tz="UTC")
-        return self.json(self.chart_body(symbol, start, end, now, lag))
+        return self.json(self.rewritten(symbol, self.chart_body(symbol, start, end, now, lag)))
 
     def meta(self, symbol: str, now: pd.Timestamp) -> dict:
         meta = copy.deepcopy(
