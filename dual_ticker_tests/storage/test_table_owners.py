@@ -20,6 +20,7 @@ PACKAGE = ROOT / "dual_ticker"
 OWNERS = {
     "raw_bars": "dual_ticker/storage/raw_bars.py",
     "incoming_raw": "dual_ticker/storage/raw_bars.py",
+    "quarantined_bars": "dual_ticker/storage/raw_bars.py",
     "dual_ticker_bars": "dual_ticker/storage/contract_bars.py",
     "staged_features": "dual_ticker/storage/contract_bars.py",
     "staged_sessions": "dual_ticker/storage/contract_bars.py",
