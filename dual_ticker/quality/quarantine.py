@@ -72,10 +72,27 @@ def _time_problems(bars: pd.DataFrame) -> pd.Series:
 
 def _as_delivered(rows: pd.DataFrame) -> pd.Series:
     """The delivered text of each row: the feed's where it kept one, else the parsed values."""
-    kept = rows[DELIVERED] if DELIVERED in rows else pd.Series(None, index=rows.index)
-    built = rows[["timestamp", *PRICE_COLUMNS, "volume"]].astype(object)
-    built["timestamp"] = built["timestamp"].map(lambda t: None if pd.isna(t) else str(t))
-    return kept.where(kept.notna(), [delivered_text(r) for r in built.to_dict("records")])
+    text = pd.Series(None, index=rows.index, dtype=object)
+    if DELIVERED in rows:
+        text = rows[DELIVERED].astype(object)
+    missing = text.isna()
+    if missing.any():
+        built = rows.loc[missing, ["timestamp", *PRICE_COLUMNS, "volume"]].astype(object)
+        built["timestamp"] = built["timestamp"].map(lambda t: None if pd.isna(t) else str(t))
+        built_text = [delivered_text(r) for r in built.to_dict("records")]
+        text = text.where(~missing, pd.Series(built_text, index=built.index, dtype=object))
+    return text
+
+
+def _joined(reasons: pd.DataFrame) -> pd.Series:
+    """Each row's reasons in column order, "; " between them (vectorised: a bad delivery may be big)."""
+    text = pd.Series("", index=reasons.index, dtype=object)
+    for column in reasons:
+        found = reasons[column].notna()
+        text[found] = (
+            text[found].where(text[found] == "", text[found] + "; ") + reasons[column][found]
+        )
+    return text
 
 
 def split(delivery: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -96,7 +113,7 @@ def split(delivery: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         **{
             DELIVERED: _as_delivered(rows),
             "check_name": [problems[i][0] for i in first],
-            "reason": reasons[bad].apply(lambda r: "; ".join(r.dropna()), axis=1),
+            "reason": _joined(reasons[bad]),
         }
     )
     return bars.reset_index(drop=True), quarantined[COLUMNS].reset_index(drop=True)
