@@ -20,7 +20,9 @@ EVENT_LINE = re.compile(
     r"(?P<run>[0-9a-f-]{36}) - (?:\d+ - )?(?:(?P<step>[a-z_]+) - )?(?P<event>[A-Z_]+) - (?P<text>.*)$"
 )
 PROGRESS_LINE = re.compile(r"^.* \d+/\d+ sessions, [\d.]+ sessions/s, ETA \d+ s$", re.MULTILINE)
-STEP_SECONDS = re.compile(r'Finished execution of step "(\w+)" in ([\d.]+)(m?s)')
+STEP_SECONDS = re.compile(r'Finished execution of step "(\w+)" in (\S+?)\.?$')
+DURATION_PART = re.compile(r"([\d.]+)(ms|h|m|s)")  # Dagster's format: 533ms, 2.1s, 4m52s, 1h4m
+UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
 # Events a step writes once its asset has returned: Dagster's own bookkeeping, not the data work.
 AFTER_COMPUTE = ("STEP_OUTPUT", "ASSET_MATERIALIZATION", "ASSET_CHECK_EVALUATION")
 
@@ -67,6 +69,7 @@ def run_cli(url: str, replay: Path, first: str, last: str) -> dict:
     text = done.output
     lines = parsed_lines(text)
     run_id = next(line["run"] for line in lines if line["event"] == "RUN_START")
+    spans = breakdown(url, run_id, done.started, done.ended)
     return {
         "command": shown(first, last),
         "wall_seconds": done.wall_seconds,
@@ -76,7 +79,8 @@ def run_cli(url: str, replay: Path, first: str, last: str) -> dict:
         "run_id": run_id,
         "step_seconds_logged": step_seconds(lines),
         "progress_lines": len(set(PROGRESS_LINE.findall(text))),
-        "breakdown": breakdown(url, run_id, done.started, done.ended),
+        "breakdown": seconds_by_part(spans),
+        "rss_by_part_mb": rss_by_part(spans, done.rss_samples),
         "events": stored_events(url, run_id),
         "rows": execute(url, ["SELECT count(*) FROM dual_ticker_bars"])[0][0][0],
     }
@@ -99,15 +103,16 @@ def step_seconds(lines: list[dict]) -> dict[str, float]:
     for line in lines:
         found = STEP_SECONDS.search(line["text"]) if line["event"] == "STEP_SUCCESS" else None
         if found:
-            value = float(found.group(2))
-            seconds[found.group(1)] = value / 1000 if found.group(3) == "ms" else value
+            parts = DURATION_PART.findall(found.group(2))
+            seconds[found.group(1)] = round(sum(float(n) * UNIT_SECONDS[u] for n, u in parts), 3)
     return seconds
 
 
-def breakdown(url: str, run_id: str, started: float, ended: float) -> dict:
-    """Seconds from command start to the run's creation (imports, instance, code location, range,
-    plan), to RUN_START (run launched in process), then per step its compute and the events
-    Dagster writes after it, and from the last step to exit; from the stored event timestamps."""
+def breakdown(url: str, run_id: str, started: float, ended: float) -> list[tuple]:
+    """The parts of the command's time as (name, begin, end) epoch seconds, from the events Dagster
+    stored: command start to the run's creation (imports, instance, code location, range, plan),
+    to RUN_START, then per step its compute and the events Dagster writes after it, and from the
+    last step to exit."""
     rows = execute(
         url,
         [
@@ -118,23 +123,40 @@ def breakdown(url: str, run_id: str, started: float, ended: float) -> dict:
     at = [(kind, step, float(epoch)) for kind, step, epoch in rows]
     created = min(epoch for _, _, epoch in at)
     run_start = next(epoch for kind, _, epoch in at if kind == "PIPELINE_START")
-    parts = {
-        "start to run created": created - started,
-        "run created to RUN_START": run_start - created,
-        "between steps": 0.0,
-    }
+    spans = [
+        ("start to run created", started, created),
+        ("run created to RUN_START", created, run_start),
+    ]
     previous = run_start
     for step in dict.fromkeys(step for kind, step, _ in at if kind == "STEP_START"):
         mine = [(kind, epoch) for kind, key, epoch in at if key == step]
         begin = next(epoch for kind, epoch in mine if kind == "STEP_START")
         end = next(epoch for kind, epoch in mine if kind == "STEP_SUCCESS")
         written = min((epoch for kind, epoch in mine if kind in AFTER_COMPUTE), default=end)
-        parts["between steps"] += begin - previous  # the first: RUN_START to it (resources)
-        parts[f"{step}: compute"] = written - begin
-        parts[f"{step}: Dagster events"] = end - written
+        spans += [
+            ("between steps", previous, begin),  # the first: RUN_START to it (resources)
+            (f"{step}: compute", begin, written),
+            (f"{step}: Dagster events", written, end),
+        ]
         previous = end
-    parts["last step to exit"] = ended - previous
+    return [*spans, ("last step to exit", previous, ended)]
+
+
+def seconds_by_part(spans: list[tuple[str, float, float]]) -> dict[str, float]:
+    parts: dict[str, float] = {}
+    for name, begin, end in spans:
+        parts[name] = parts.get(name, 0.0) + end - begin
     return {name: round(seconds, 2) for name, seconds in parts.items()}
+
+
+def rss_by_part(spans: list[tuple[str, float, float]], samples: list) -> dict[str, float]:
+    """The largest RSS sampled during each part (parts too short to be sampled are left out)."""
+    peaks: dict[str, float] = {}
+    for name, begin, end in spans:
+        seen = [mb for at, mb in samples if begin <= at < end]
+        if seen:
+            peaks[name] = round(max(max(seen), peaks.get(name, 0.0)), 1)
+    return peaks
 
 
 def stored_events(url: str, run_id: str) -> dict:

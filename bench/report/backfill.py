@@ -66,11 +66,13 @@ def where_time_went(result: dict) -> list[str]:
         + ", ".join(f"{step} {s:.2f} s" for step, s in cli["step_seconds_logged"].items())
         + f"; {cli['progress_lines']} progress lines printed):",
         "",
-        "| part | seconds | share |",
-        "|---|---|---|",
+        "| part | seconds | share | largest RSS sampled |",
+        "|---|---|---|---|",
     ]
+    rss = cli.get("rss_by_part_mb", {})
     for part, seconds in cli["breakdown"].items():
-        lines.append(f"| {part} | {seconds:.2f} | {seconds / wall:.0%} |")
+        sampled = f"{rss[part]:.0f} MB" if part in rss else "-"
+        lines.append(f"| {part} | {seconds:.2f} | {seconds / wall:.0%} | {sampled} |")
     startup = {k: v for k, v in result["startup"]["parts"].items() if k != "child"}
     lines += [
         "",
@@ -89,6 +91,8 @@ def where_time_went(result: dict) -> list[str]:
             f"5 years: {five['wall_seconds']:.1f} s wall, {five['cpu_seconds']:.1f} s CPU, "
             f"{five['events']['event_logs']:,} events; parts: "
             + ", ".join(f"{part} {s:.1f}" for part, s in five["breakdown"].items())
+            + "; largest RSS sampled per part (MB): "
+            + ", ".join(f"{part} {mb:.0f}" for part, mb in five.get("rss_by_part_mb", {}).items())
             + ".",
         ]
     return lines
