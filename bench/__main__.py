@@ -64,8 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         "load_before": [round(x, 2) for x in os.getloadavg()],
         "commands": {
             "minute": f"{PY} -m bench.minute_latency {' '.join(options['minute'])}",
-            "backfill": f"{PY} -m bench.backfill pipeline|naive URL REPLAY_DIR  "
-            "(fresh database each, after bench.year_data.write_year)",
+            "backfill": f"{PY} -m bench.backfill",
             "sidecar": f"{PY} -m bench.sidecar {' '.join(options['sidecar'])}",
             "memory": f"{PY} -m bench.memory",
         },

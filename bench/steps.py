@@ -1,5 +1,4 @@
-"""How `python -m bench` runs each benchmark: a module in its own process writing JSON, and the
-lead's year backfill, pipeline and naive, each in a child process on a fresh database."""
+"""How `python -m bench` runs each benchmark: a module in its own process writing JSON."""
 
 from __future__ import annotations
 
@@ -7,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,22 +27,7 @@ def run_module(module: str, args: list[str], out: Path) -> dict:
 
 
 def run_backfill() -> dict:
-    """The lead's benchmark as it is: pipeline and naive, each a child process on its own fresh
-    database (same embedded server, private home), after write_year."""
-    from bench.memory import run_child, year_databases
-
-    began, result = time.perf_counter(), {"benchmark": "backfill"}
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "PYTHONWARNINGS": "ignore"}
-    with year_databases("pipeline", "naive") as (urls, replay):
-        for mode in ("pipeline", "naive"):
-            child = run_child(["-m", "bench.backfill", mode, urls[mode], str(replay)], env)
-            result[mode] = {
-                **json.loads(child.pop("stdout").strip().splitlines()[-1]),
-                "child": child,
-            }
-            print(f"backfill {mode}: {result[mode]['seconds']} s", file=sys.stderr, flush=True)
-    result["ratio_naive_to_pipeline"] = round(
-        result["naive"]["seconds"] / result["pipeline"]["seconds"], 2
-    )
-    result["wall_seconds"] = round(time.perf_counter() - began, 1)
-    return result
+    """`python -m bench.backfill`: the CLI over a year and five years, the naive script, the data
+    functions and the COPY floor, each on a fresh database of the machine's PostgreSQL."""
+    with tempfile.TemporaryDirectory(prefix="dt-bench-backfill-") as folder:
+        return run_module("bench.backfill", [], Path(folder) / "backfill.json")

@@ -94,11 +94,13 @@ def publish(connection, windows: dict, symbols) -> dict:
                 f"features are not staged for session(s) {', '.join(missing[:5])}; "
                 "materialize features for them first"
             )
+        # One index probe per window: as a join, an empty window (every chunk of a first
+        # backfill) made PostgreSQL scan the whole table, so each chunk cost more than the last.
         cursor.execute(
-            """SELECT EXISTS (SELECT 1 FROM dual_ticker_bars d
-                              JOIN unnest(%s::timestamptz[], %s::timestamptz[]) AS w(opened, closed)
-                                ON d."timestamp" >= w.opened AND d."timestamp" < w.closed
-                              WHERE d.symbol = ANY(%s))""",
+            """SELECT EXISTS (SELECT 1 FROM unnest(%s::timestamptz[], %s::timestamptz[]) AS w(opened, closed)
+                              WHERE EXISTS (SELECT 1 FROM dual_ticker_bars d
+                                            WHERE d.symbol = ANY(%s) AND d."timestamp" >= w.opened
+                                              AND d."timestamp" < w.closed))""",
             (opened, closed, list(symbols)),
         )
         occupied = cursor.fetchone()[0]
