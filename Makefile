@@ -18,8 +18,8 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@rm -f $(VENV)/.installed-* && touch $@
 
-run: install  ## the database, Dagster UI + daemon, monitoring sidecar; Ctrl-C stops all
-	$(BIN)/python -m dual_ticker run
+run: install  ## the database, Dagster UI + daemon, run workers, sidecar; Ctrl-C stops all (REPLAY_START=..., SPEED=...)
+	$(BIN)/python -m dual_ticker run $(if $(REPLAY_START),--replay-start "$(REPLAY_START)") $(if $(SPEED),--speed $(SPEED))
 
 test: install  ## the whole test suite
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

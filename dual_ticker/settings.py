@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -230,6 +231,33 @@ def _endpoints(environ: Mapping[str, str]) -> Endpoints:
     )
 
 
+def _clock(configured: ClockSettings, environ: Mapping[str, str]) -> ClockSettings:
+    """DUAL_TICKER_REPLAY_START / DUAL_TICKER_REPLAY_SPEED (which `run --replay-start/--speed`
+    sets for every process of the stack) replay from that moment whatever the file says."""
+    start, speed = environ.get("DUAL_TICKER_REPLAY_START"), environ.get("DUAL_TICKER_REPLAY_SPEED")
+    if not start and not speed:
+        return configured
+    if not start and configured.mode != "replay":
+        raise ConfigError("DUAL_TICKER_REPLAY_SPEED: needs a replay start; give --replay-start too")
+    try:
+        moment = datetime.fromisoformat(start) if start else configured.replay_start
+    except ValueError:
+        raise ConfigError(
+            f"DUAL_TICKER_REPLAY_START: {start!r} is not a moment; give e.g. '2020-12-18 10:00' "
+            "(New York time unless it has an offset)"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo("America/New_York"))
+    try:
+        return ClockSettings(
+            mode="replay", replay_start=moment, speed=float(speed or configured.speed)
+        )
+    except (ValueError, ValidationError):
+        raise ConfigError(
+            f"DUAL_TICKER_REPLAY_SPEED: {speed!r} is not a speed; give a number above 0, at most 60"
+        ) from None
+
+
 def environment_name(environ: Mapping[str, str] | None = None) -> str:
     environ = os.environ if environ is None else environ
     name = environ.get("DUAL_TICKER_ENV") or "dev"
@@ -270,7 +298,7 @@ def load_settings(
         validation=quality_file.validation,
         validation_profile=env_file.validation_profile,
         endpoints=_endpoints(environ),
-        clock=env_file.clock,
+        clock=_clock(env_file.clock, environ),
         live_trading_confirmed=(environ.get("DUAL_TICKER_LIVE_TRADING") or "").strip().lower()
         == "yes",
     )
