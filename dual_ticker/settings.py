@@ -143,6 +143,7 @@ class Endpoints(_Strict):
     alert_webhook: str | None = None
     sidecar_host: str = "127.0.0.1"
     sidecar_port: int = 8000
+    run_broker_url: str | None = None  # Celery broker of the run workers; unset = the database
 
 
 class Settings(_Strict):
@@ -228,6 +229,7 @@ def _endpoints(environ: Mapping[str, str]) -> Endpoints:
         alert_webhook=text("DUAL_TICKER_ALERT_WEBHOOK"),
         sidecar_host=text("DUAL_TICKER_SIDECAR_HOST") or "127.0.0.1",
         sidecar_port=_int_variable(environ, "DUAL_TICKER_SIDECAR_PORT", 8000),
+        run_broker_url=text("DUAL_TICKER_RUN_BROKER_URL"),
     )
 
 
