@@ -14,10 +14,10 @@ import pandas as pd
 
 from bench.year_data import YEAR
 from dual_ticker.calendar.nyse import session_close, sessions_between
+from dual_ticker.calendar.windows import session_window
 from dual_ticker.features.indicators import compute_features
 from dual_ticker.feeds.replay import ReplayFeed
 from dual_ticker.pipeline import steps
-from dual_ticker.quality.gate import features_outcomes, session_window
 from dual_ticker.settings import load_settings
 from dual_ticker.storage.database import transaction
 
@@ -42,7 +42,7 @@ def pipeline(url: str, replay: Path, settings) -> dict:
     )
     mark("fetch")
     with transaction(url) as connection:
-        _, outcomes = steps.land_and_gate(
+        _, report = steps.land_and_gate(
             connection,
             delivery,
             windows,
@@ -52,17 +52,15 @@ def pipeline(url: str, replay: Path, settings) -> dict:
             pd.Timestamp("2020-01-01", tz="UTC"),
             False,
         )
-    assert not any(o.blocks for results in outcomes.values() for o in results)
+    assert not report.blocked
     mark("land_and_gate")
     with transaction(url) as connection:
-        validated = steps.validated(connection, windows, settings, ["replay"])
-    mark("validated")
-    featured = compute_features(validated.iloc[0:0], validated)
-    assert not any(o.blocks for o in features_outcomes(featured, settings))
-    mark("features")
+        featured, report = steps.stage_features(connection, windows, settings, ["replay"], "bench")
+    assert not report.blocked
+    mark("validated_features_staged")
     with transaction(url) as connection:
-        steps.write_contract(connection, featured, windows, settings.data.symbols)
-    mark("upsert")
+        steps.publish(connection, windows, settings.data.symbols)
+    mark("publish")
     return {"rows": len(featured), "stages": stages, "seconds": round(sum(stages.values()), 3)}
 
 

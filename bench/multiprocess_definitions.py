@@ -19,7 +19,7 @@ from dual_ticker.calendar.nyse import NEW_YORK
 from dual_ticker.clock import Clock, to_utc
 from dual_ticker.definitions import ASSETS, build_definitions
 from dual_ticker.orchestration.partitions import SESSIONS
-from dual_ticker.orchestration.schedules import minute_request, minute_schedule
+from dual_ticker.orchestration.schedules import build_minute_schedule, minute_request
 from dual_ticker.settings import load_settings
 
 
@@ -45,7 +45,7 @@ def _schedule_for(job) -> dg.ScheduleDefinition:
     @dg.schedule(
         name=f"{job.name}_schedule",
         job=job,
-        cron_schedule=minute_schedule.cron_schedule,
+        cron_schedule=build_minute_schedule().cron_schedule,
         execution_timezone=NEW_YORK,
         default_status=dg.DefaultScheduleStatus.STOPPED,
     )

@@ -13,8 +13,8 @@ from dual_ticker.orchestration.assets.market_data import (
     validated_bars,
 )
 from dual_ticker.orchestration.assets.portfolio import positions
-from dual_ticker.orchestration.assets.session_frames import SessionFrameIOManager
 from dual_ticker.orchestration.resources import DatabaseResource, FeedResource
+from dual_ticker.orchestration.run_sessions import run_sessions_resource
 from dual_ticker.orchestration.schedules import build_minute_schedule, minute_job
 from dual_ticker.orchestration.sensors.alerts import ALERT_SENSORS, AlertResource
 from dual_ticker.orchestration.sensors.failover import feed_failover_sensor
@@ -38,7 +38,7 @@ def build_resources(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> dict:
             replay_dir=str(settings.replay_dir),
             alphavantage_api_key=dg.EnvVar("ALPHAVANTAGE_API_KEY") if uses_alpha_vantage else None,
         ),
-        "session_frames": SessionFrameIOManager(database=database),
+        "run_sessions": run_sessions_resource(settings, clock),
         "alerts": AlertResource(
             webhook_url=dg.EnvVar("DUAL_TICKER_ALERT_WEBHOOK")
             if settings.endpoints.alert_webhook

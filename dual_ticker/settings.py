@@ -12,10 +12,14 @@ from zoneinfo import ZoneInfo
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from dual_ticker.storage.database import UnsupportedDatabaseUrl, normalised_url
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = PROJECT_ROOT / "config"
 ENVIRONMENTS = ("dev", "ci", "prod")
 FeedName = Literal["alpha_vantage", "yahoo_finance", "replay"]
+DATABASE_URL_VARIABLE = "DUAL_TICKER_DATABASE_URL"
+LIVE_TRADING_VARIABLE = "DUAL_TICKER_LIVE_TRADING"
 
 
 class ConfigError(ValueError):
@@ -29,7 +33,11 @@ class _Strict(BaseModel):
 class DataSettings(_Strict):
     bar_size: int = Field(ge=1, le=60, description="bar length in minutes")
     symbols: tuple[str, ...] = ("NVDA", "MSFT")
-    history_start: date = date(2000, 1, 3)
+    history_start: date = Field(
+        default=date(2000, 1, 3),
+        ge=date(2000, 1, 3),
+        description="first session partition (Alpha Vantage's intraday history starts 2000-01-03)",
+    )
     replay_dir: str = "data/replay"
     warmup_bars: int = Field(default=400, ge=26)
     observation_staleness_minutes: int = Field(default=5, ge=1)
@@ -149,7 +157,7 @@ class Endpoints(_Strict):
 class Settings(_Strict):
     env: Literal["dev", "ci", "prod"]
     home: Path
-    database_url: str | None
+    database_url: str | None  # normalised: a postgresql:// URL, or None for the embedded server
     replay_dir: Path
     data: DataSettings
     feeds: FeedSettings
@@ -158,9 +166,7 @@ class Settings(_Strict):
     validation_profile: Literal["standard", "live"]
     endpoints: Endpoints
     clock: ClockSettings = ClockSettings()
-    live_trading_confirmed: bool = (
-        False  # DUAL_TICKER_LIVE_TRADING=yes: the environment's half of the permission
-    )
+    live_trading_confirmed: bool = False  # the environment's half of the live permission
 
     @property
     def missing_ratio_limits(self) -> tuple[float, float]:
@@ -260,6 +266,21 @@ def _clock(configured: ClockSettings, environ: Mapping[str, str]) -> ClockSettin
         ) from None
 
 
+def _database_url(environ: Mapping[str, str]) -> str | None:
+    raw = (environ.get(DATABASE_URL_VARIABLE) or "").strip()
+    if not raw:
+        return None
+    try:
+        return normalised_url(raw)
+    except UnsupportedDatabaseUrl as error:
+        raise ConfigError(f"{DATABASE_URL_VARIABLE}: {error}") from None
+
+
+def _live_trading_confirmed(environ: Mapping[str, str]) -> bool:
+    """Only an explicit `yes` confirms: a stray 1 or true from a template must not trade live."""
+    return (environ.get(LIVE_TRADING_VARIABLE) or "").strip().lower() == "yes"
+
+
 def environment_name(environ: Mapping[str, str] | None = None) -> str:
     environ = os.environ if environ is None else environ
     name = environ.get("DUAL_TICKER_ENV") or "dev"
@@ -292,7 +313,7 @@ def load_settings(
     return Settings(
         env=env,
         home=home_folder(environ),
-        database_url=environ.get("DUAL_TICKER_DATABASE_URL") or None,
+        database_url=_database_url(environ),
         replay_dir=replay_dir,
         data=env_file.data,
         feeds=env_file.feeds,
@@ -301,6 +322,5 @@ def load_settings(
         validation_profile=env_file.validation_profile,
         endpoints=_endpoints(environ),
         clock=_clock(env_file.clock, environ),
-        live_trading_confirmed=(environ.get("DUAL_TICKER_LIVE_TRADING") or "").strip().lower()
-        == "yes",
+        live_trading_confirmed=_live_trading_confirmed(environ),
     )

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from dual_ticker.settings import CONFIG_DIR, ConfigError, load_settings
+from dual_ticker.storage.database import dagster_url, redact
 
 
 @pytest.mark.parametrize(
@@ -106,3 +107,65 @@ def test_bad_environment_variables():
         load_settings({"DUAL_TICKER_ENV": "staging"})
     with pytest.raises(ConfigError, match="IB_PORT: expected an integer"):
         load_settings({"IB_PORT": "four"})
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "postgresql://trader:pw@db.example:5433/market?sslmode=require",
+        "postgres://trader:pw@db.example:5433/market?sslmode=require",
+        "postgresql+psycopg2://trader:pw@db.example:5433/market?sslmode=require",
+        "postgresql+psycopg://trader:pw@db.example:5433/market?sslmode=require",
+        "host=db.example port=5433 dbname=market user=trader password=pw sslmode=require",
+    ],
+)
+def test_database_url_forms_are_normalised_at_load(written):
+    url = load_settings({"DUAL_TICKER_DATABASE_URL": written}).database_url
+    assert url == "postgresql://trader:pw@db.example:5433/market?sslmode=require"
+
+
+def test_a_unix_socket_folder_in_words_becomes_a_host_query():
+    written = "host=/run/postgresql dbname=dual_ticker user=postgres password='a b'"
+    url = load_settings({"DUAL_TICKER_DATABASE_URL": written}).database_url
+    assert url == "postgresql://postgres:a%20b@/dual_ticker?host=/run/postgresql"
+    assert dagster_url(written) == "postgresql+psycopg2" + url.removeprefix("postgresql")
+
+
+@pytest.mark.parametrize(
+    "written,shown",
+    [
+        ("mysql://trader:hunter2@db.example/market", "'mysql://trader:***@db.example/market'"),
+        ("host=db.example password=hunter2 colour=blue", "'host=db.example password=***'"),
+        ("garbage", "'garbage'"),
+    ],
+)
+def test_an_unaccepted_database_url_fails_in_one_line_without_the_password(written, shown):
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"DUAL_TICKER_DATABASE_URL": written})
+    message = str(caught.value)
+    assert message.startswith(f"DUAL_TICKER_DATABASE_URL: {shown} is not a PostgreSQL")
+    assert "hunter2" not in message and "\n" not in message
+    assert "postgres://" in message and "host=HOST" in message
+
+
+def test_redact_hides_passwords_in_urls_queries_and_words():
+    text = (
+        "postgresql://u:hunter2@h/d, postgresql://h/d?user=u&password=hunter2&sslmode=require, "
+        "host=h password='hunter 2' user=u"
+    )
+    shown = redact(text)
+    assert "hunter" not in shown
+    assert "sslmode=require" in shown and "user=u" in shown
+
+
+def test_live_trading_is_confirmed_only_by_an_explicit_yes():
+    def confirmed(value):
+        return load_settings({"DUAL_TICKER_LIVE_TRADING": value}).live_trading_confirmed
+
+    assert confirmed("yes") and confirmed(" YES ")
+    assert not confirmed("1") and not confirmed("true") and not confirmed("")
+
+
+def test_history_start_before_alpha_vantage_history_is_refused(config_dir):
+    _replace(config_dir / "dev.yaml", 'history_start: "2000-01-03"', 'history_start: "1999-12-31"')
+    assert "dev.yaml: data.history_start: " in _error(config_dir)

@@ -9,7 +9,6 @@ import exchange_calendars as xcals
 import pandas as pd
 
 NEW_YORK = "America/New_York"
-HISTORY_START = "2000-01-03"
 
 
 @lru_cache(maxsize=1)

@@ -14,18 +14,17 @@ from pathlib import Path
 from dual_ticker.clock.replay import start_replay
 from dual_ticker.settings import PROJECT_ROOT, Settings
 from dual_ticker.storage import embedded
-from dual_ticker.storage.database import redact, resolve_url
-from dual_ticker.storage.migrations import apply_migrations
+from dual_ticker.storage.database import redact
+from dual_ticker.storage.ready import open_database
 
 
 def prepare(settings: Settings) -> dict[str, str]:
     """Starts the database if needed, migrates it, and returns the environment Dagster runs in."""
-    url = resolve_url(settings.database_url, settings.home)
-    applied = apply_migrations(url)
+    url = open_database(settings)
     dagster_home = settings.home / "dagster"
     dagster_home.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(PROJECT_ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
-    print(f"database: {redact(url)} ({len(applied)} migration(s) applied)")
+    print(f"database: {redact(url)} (migrated)")
     return {**os.environ, "DAGSTER_HOME": str(dagster_home), "DUAL_TICKER_HOME": str(settings.home)}
 
 

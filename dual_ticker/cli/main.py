@@ -55,15 +55,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def _database(settings, action: str) -> int:
     from dual_ticker.storage import embedded
-    from dual_ticker.storage.database import redact, resolve_url
-    from dual_ticker.storage.migrations import apply_migrations
+    from dual_ticker.storage.database import redact
+    from dual_ticker.storage.ready import open_database
 
     if settings.database_url and action != "status":
         print("DUAL_TICKER_DATABASE_URL is set: that server is managed outside this project")
         return 0
     if action == "start":
-        url = resolve_url(None, settings.home)
-        apply_migrations(url)
+        url = open_database(settings)
         print(f"running: {redact(url)}")
     elif action == "stop":
         print("stopped" if embedded.stop(settings.home) else "was not running")

@@ -13,6 +13,7 @@ import pandas as pd
 
 from dual_ticker.clock import to_utc
 from dual_ticker.features.indicators import FEATURE_COLUMNS
+from dual_ticker.storage import contract_bars
 
 SYMBOLS = ("NVDA", "MSFT")
 OBSERVATION_KEYS = ("nvda_features", "msft_features", "positions")
@@ -46,22 +47,9 @@ class ObservationBatch:
     skipped: pd.DataFrame  # columns: time, reason
 
 
-def _select(columns: list[str]) -> str:
-    return ", ".join(f'"{c}"' for c in columns)
-
-
 def _latest_bars(connection, at: pd.Timestamp, bar_minutes: int) -> dict[str, tuple]:
     """Per symbol, the latest complete bar at `at` (start + bar size <= at)."""
-    latest_start = at - pd.Timedelta(minutes=bar_minutes)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""SELECT s.symbol, b."timestamp", {", ".join(f'b."{c}"' for c in FEATURE_COLUMNS)}
-                FROM unnest(%s::text[]) AS s(symbol)
-                CROSS JOIN LATERAL (SELECT * FROM dual_ticker_bars d WHERE d.symbol = s.symbol
-                                    AND d."timestamp" <= %s ORDER BY d."timestamp" DESC LIMIT 1) b""",
-            (list(SYMBOLS), latest_start.to_pydatetime()),
-        )
-        return {row[0]: row[1:] for row in cursor.fetchall()}
+    return contract_bars.latest(connection, SYMBOLS, at - pd.Timedelta(minutes=bar_minutes))
 
 
 def _positions(connection) -> tuple[float, float]:
@@ -104,20 +92,6 @@ def build_observation(connection, at, bar_minutes: int, staleness_minutes: int) 
     return Observation(at, features["NVDA"], features["MSFT"], _positions(connection))
 
 
-def _load_range(connection, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    columns = ["symbol", "timestamp", *FEATURE_COLUMNS]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""SELECT {_select(columns)} FROM dual_ticker_bars
-                WHERE symbol = ANY(%s) AND "timestamp" >= %s AND "timestamp" < %s ORDER BY "timestamp" """,
-            (list(SYMBOLS), start.to_pydatetime(), end.to_pydatetime()),
-        )
-        frame = pd.DataFrame(cursor.fetchall(), columns=columns)
-    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
-    frame[FEATURE_COLUMNS] = frame[FEATURE_COLUMNS].astype("float64")
-    return frame
-
-
 def build_observations(
     connection,
     start,
@@ -134,7 +108,7 @@ def build_observations(
     start, end = to_utc(start), to_utc(end)
     step = pd.Timedelta(minutes=bar_minutes)
     staleness = pd.Timedelta(minutes=staleness_minutes)
-    rows = _load_range(connection, start - step - staleness, end)
+    rows = contract_bars.features_in(connection, SYMBOLS, start - step - staleness, end)
     times = pd.DatetimeIndex(sorted(set(rows["timestamp"] + step))).tz_convert("UTC")
     times = times[(times >= start) & (times <= end)]
     decisions = pd.DataFrame({"time": times})

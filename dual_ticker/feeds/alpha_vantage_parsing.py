@@ -27,7 +27,6 @@ FIELDS = [*PRICE_COLUMNS, "volume"]
 _THROTTLE_TOPIC = re.compile(
     r"\b(frequency|rate|limits?|per (second|minute|day)|calls?)\b", re.IGNORECASE
 )
-_NOTICE_KEYS = ("Error Message", "Note", "Information")
 
 
 def _shorten(text: object, limit: int = 160) -> str:

@@ -11,7 +11,8 @@ from dual_ticker.clock.replay import clock_from_settings
 from dual_ticker.monitoring.app import create_app
 from dual_ticker.settings import ConfigError, load_settings
 from dual_ticker.storage.database import DatabaseUnavailable, redact, resolve_url
-from dual_ticker.storage.migrations import MigrationError, apply_migrations
+from dual_ticker.storage.migrations import MigrationError
+from dual_ticker.storage.ready import open_database
 
 
 def main() -> int:
@@ -22,7 +23,7 @@ def main() -> int:
         print(f"error: {error}", file=sys.stderr)
         return 1
     try:
-        apply_migrations(url)
+        open_database(settings)
     except (DatabaseUnavailable, MigrationError) as error:
         # Serve anyway: health says what is wrong and recovers once the database answers.
         print(f"warning: {error}", file=sys.stderr)

@@ -7,11 +7,7 @@ from dual_ticker.oms.order_service import OrderService
 from dual_ticker.oms.orders import Order, OrderRequest, OrderStatus, OrderType, Side
 from dual_ticker.oms.positions import sync_positions
 from dual_ticker.oms.risk import RiskLimits
-from dual_ticker.oms.trading_mode import (
-    LiveTradingRefused,
-    TradingPermission,
-    live_trading_confirmed,
-)
+from dual_ticker.oms.trading_mode import LiveTradingRefused, TradingPermission
 
 __all__ = [
     "Broker",
@@ -26,6 +22,5 @@ __all__ = [
     "Side",
     "TradingPermission",
     "broker_from_settings",
-    "live_trading_confirmed",
     "sync_positions",
 ]

@@ -6,13 +6,12 @@ from dual_ticker.clock import Clock
 from dual_ticker.oms.broker import Broker
 from dual_ticker.oms.paper_broker import PaperBroker
 from dual_ticker.oms.trading_mode import TradingPermission
+from dual_ticker.settings import Settings
 
 
-def broker_from_settings(
-    settings, database_url: str, clock: Clock, live_trading_confirmed: bool = False
-) -> Broker:
-    """settings.broker.kind picks the broker; `live_trading_confirmed` is the environment's half of
-    the live-trading permission (entry points read DUAL_TICKER_LIVE_TRADING=yes and pass it)."""
+def broker_from_settings(settings: Settings, database_url: str, clock: Clock) -> Broker:
+    """settings.broker.kind picks the broker; live trading needs both halves of the permission:
+    broker.live_trading_enabled (config) and live_trading_confirmed (environment)."""
     broker = settings.broker
     if broker.kind == "paper":
         return PaperBroker(
@@ -27,7 +26,7 @@ def broker_from_settings(
     from dual_ticker.oms.ib_connection import IBConnection
 
     endpoints = settings.endpoints
-    permission = TradingPermission(broker.live_trading_enabled, live_trading_confirmed)
+    permission = TradingPermission(broker.live_trading_enabled, settings.live_trading_confirmed)
     connection = IBConnection(
         endpoints.ib_host,
         endpoints.ib_port,

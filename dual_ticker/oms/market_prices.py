@@ -1,4 +1,4 @@
-"""Mark prices: the close of the latest bar in dual_ticker_bars for each symbol."""
+"""Mark prices for the OMS: the close of each symbol's latest contract bar before a moment."""
 
 from __future__ import annotations
 
@@ -6,20 +6,11 @@ from collections.abc import Iterable
 
 import pandas as pd
 
+from dual_ticker.storage import contract_bars
+
 
 def latest_closes(
     connection, symbols: Iterable[str], as_of: pd.Timestamp | None = None
 ) -> dict[str, float]:
     """{symbol: close of its latest bar starting before `as_of`}; symbols without bars absent."""
-    symbols = sorted(set(symbols))
-    if not symbols:
-        return {}
-    query = """SELECT DISTINCT ON (symbol) symbol, close FROM dual_ticker_bars
-               WHERE symbol = ANY(%s)"""
-    params: list = [symbols]
-    if as_of is not None:
-        query += ' AND "timestamp" < %s'
-        params.append(as_of.to_pydatetime())
-    with connection.cursor() as cursor:
-        cursor.execute(query + ' ORDER BY symbol, "timestamp" DESC', params)
-        return {symbol: float(close) for symbol, close in cursor.fetchall()}
+    return contract_bars.latest_closes(connection, symbols, before=as_of)

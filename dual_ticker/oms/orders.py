@@ -53,10 +53,6 @@ _ALLOWED = {
 }
 
 
-class InvalidTransition(ValueError):
-    pass
-
-
 def can_transition(current: OrderStatus, target: OrderStatus) -> bool:
     return target in _ALLOWED.get(current, set())
 

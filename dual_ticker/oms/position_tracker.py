@@ -7,8 +7,9 @@ from collections.abc import Iterable
 
 from dual_ticker.oms.positions import PositionRow, portfolio_value, read_positions
 from dual_ticker.settings import ConfigError, load_settings
-from dual_ticker.storage.database import DatabaseUnavailable, connect, resolve_url
-from dual_ticker.storage.migrations import MigrationError, apply_migrations
+from dual_ticker.storage.database import DatabaseUnavailable, connect
+from dual_ticker.storage.migrations import MigrationError
+from dual_ticker.storage.ready import open_database
 
 
 def money(value: float, signed: bool = False) -> str:
@@ -40,9 +41,7 @@ def portfolio_report(rows: Iterable[PositionRow]) -> str:
 def main() -> int:
     try:
         settings = load_settings()
-        url = resolve_url(settings.database_url, settings.home)
-        apply_migrations(url)
-        connection = connect(url)
+        connection = connect(open_database(settings))
         try:
             rows = read_positions(connection)
         finally:

@@ -3,14 +3,13 @@ is enabled both in config (broker.live_trading_enabled) and in the environment."
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from dual_ticker.oms.orders import OrderRefused
+from dual_ticker.settings import LIVE_TRADING_VARIABLE
 
 LIVE_PORTS = {4001: "IB Gateway live", 7496: "TWS live"}
 PAPER_ACCOUNT_PREFIX = "DU"
-LIVE_TRADING_VARIABLE = "DUAL_TICKER_LIVE_TRADING"
 _HOW_TO_ENABLE = (
     f"live trading needs broker.live_trading_enabled: true in config "
     f"and {LIVE_TRADING_VARIABLE}=yes in the environment"
@@ -19,11 +18,6 @@ _HOW_TO_ENABLE = (
 
 class LiveTradingRefused(OrderRefused):
     pass
-
-
-def live_trading_confirmed(environ: Mapping[str, str]) -> bool:
-    """The environment's half of the permission; only entry points (CLIs, resources) call this."""
-    return environ.get(LIVE_TRADING_VARIABLE, "").strip().lower() == "yes"
 
 
 def masked_account(account: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 
 import dagster as dg
@@ -15,16 +14,14 @@ from dual_ticker.feeds.base import IntradayFeed
 from dual_ticker.feeds.bounded import BoundedFeed
 from dual_ticker.feeds.replay import ReplayFeed
 from dual_ticker.settings import Settings
-from dual_ticker.storage.database import connect, resolve_url
-from dual_ticker.storage.migrations import apply_migrations
+from dual_ticker.storage.database import connect, normalised_url
+from dual_ticker.storage.ready import open_database_at
 
 
-@lru_cache(maxsize=16)
 def _ready_url(database_url: str | None, home: str) -> str:
-    """Resolves (starting the embedded server if needed) and migrates once per process."""
-    url = resolve_url(database_url, Path(home))
-    apply_migrations(url)
-    return url
+    """The database opened once per process. dg.EnvVar hands over DUAL_TICKER_DATABASE_URL as
+    written, so it is normalised here as load_settings does (postgresql+psycopg2://, key=value)."""
+    return open_database_at(normalised_url(database_url) if database_url else None, Path(home))
 
 
 class DatabaseResource(dg.ConfigurableResource):

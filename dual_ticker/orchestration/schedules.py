@@ -81,6 +81,3 @@ def build_minute_schedule(
         return minute_request(clock.recorded_time(wall).floor("min"), wall)
 
     return minute_schedule
-
-
-minute_schedule = build_minute_schedule()

@@ -1,6 +1,7 @@
 """The steps of the asset graph as plain functions over a run's sessions: fetch what is missing,
-land it, gate it, build validated bars, write the contract. The assets wrap these; benchmarks
-call them directly. Every step handles all sessions of a run in a few statements."""
+land and gate it, build validated bars, compute and stage features, publish the contract. The
+assets wrap these; benchmarks call them directly. Every step handles all sessions of a run in a
+few statements, and data walks feed -> gate -> features -> contract once."""
 
 from __future__ import annotations
 
@@ -9,14 +10,14 @@ from collections.abc import Callable, Sequence
 import pandas as pd
 
 from dual_ticker.calendar.nyse import NEW_YORK, new_york_dates
+from dual_ticker.features.indicators import compute_features
 from dual_ticker.feeds.base import BAR_COLUMNS, FeedEmpty, IntradayFeed, empty_bars
 from dual_ticker.feeds.failover import fetch_with_failover
 from dual_ticker.quality.bar_series import aggregate
-from dual_ticker.quality.gate import gated_bars, raw_bars_outcomes_by_session
-from dual_ticker.quality.rules import Outcome, Window, delivery_conflicts
+from dual_ticker.quality.gate import GateReport, features_report, gated_bars, raw_bars_report
+from dual_ticker.quality.rules import Window, delivery_conflicts
 from dual_ticker.settings import Settings
-from dual_ticker.storage import bars as bar_store
-from dual_ticker.storage import feed_health
+from dual_ticker.storage import contract_bars, feed_health, raw_bars
 from dual_ticker.storage.quality_log import record_failures
 
 MINUTE = pd.Timedelta(minutes=1)
@@ -60,7 +61,7 @@ def fetch_missing(
     """What each symbol lacks up to each session's as_of, in one request window per symbol, from
     the first feed that delivers; every attempt recorded in feed health."""
     with connection_factory() as connection:
-        stored = bar_store.stored_starts(connection, list(windows), symbols)
+        stored = raw_bars.stored_starts(connection, list(windows), symbols)
     deliveries = []
     for symbol in symbols:
         lacking = missing_windows(stored, windows, symbol)
@@ -115,7 +116,7 @@ def land_and_gate(
     run_id: str | None,
     fetched_at,
     live: bool,
-) -> tuple[pd.DataFrame, dict[str, list[Outcome]]]:
+) -> tuple[pd.DataFrame, GateReport]:
     """Lands a delivery in raw_bars and gates the sessions, in the caller's transaction: the rules
     run on the stored rows with the delivery merged in, the delivery is stored with its verdict,
     earlier rows whose verdict changed are re-marked (with the run and the reason), failures are
@@ -126,37 +127,51 @@ def land_and_gate(
     flagged = (
         clean.set_index(keys).index.isin(clashes.set_index(keys).index) if len(clashes) else False
     )
-    stored = bar_store.raw_rows(connection, list(windows), symbols)
+    stored = raw_bars.rows(connection, list(windows), symbols)
     if len(clean) and len(stored):
         stored = stored[~stored.set_index(keys).index.isin(clean.set_index(keys).index)]
-    merged = pd.concat(
-        [stored, clean.assign(conflict=flagged, gate_status="pending", gate_reason=None)],
-        ignore_index=True,
+    merged = (
+        pd.concat(
+            [stored, clean.assign(conflict=flagged, gate_status="pending", gate_reason=None)],
+            ignore_index=True,
+        )
+        if len(stored)
+        else clean.assign(conflict=flagged, gate_status="pending", gate_reason=None)
     )
-    outcomes = raw_bars_outcomes_by_session(merged, clashes, windows, settings, source_order, live)
-    verdicts = {}
-    for key, session_outcomes in outcomes.items():
-        blocking = [o for o in session_outcomes if o.blocks]
-        verdicts[key] = (
-            not blocking,
-            "; ".join(f"{o.reason}: {o.description}" for o in blocking) or None,
-        )
-        record_failures(
-            connection, [o for o in session_outcomes if not o.passed], run_id, key, "raw_bars"
-        )
-    bar_store.land_raw_bars(connection, clean, run_id, fetched_at, clashes, verdicts)
-    bar_store.mark_gate(connection, verdicts, symbols, run_id)
+    report = raw_bars_report(merged, clashes, windows, settings, source_order, live)
+    verdicts = report.verdicts()
+    record_report(connection, report, run_id)
+    raw_bars.land(connection, clean, run_id, fetched_at, clashes, verdicts)
+    if len(stored):
+        raw_bars.mark_gate(connection, verdicts, symbols, run_id)
     feed_health.record_ingested(
         connection, clean.groupby(["symbol", "data_source"]).size().to_dict()
     )
-    return clean, outcomes
+    return clean, report
+
+
+def record_report(connection, report: GateReport, run_id: str | None) -> None:
+    """The one place gate failures are recorded (quality_failures, totals by reason)."""
+    for session, failed in report.failures().items():
+        record_failures(connection, failed, run_id, session, report.asset)
+
+
+def require_passed(connection, windows: dict[str, Window], symbols) -> None:
+    """Refuses sessions whose raw rows have not passed the gate."""
+    refused = raw_bars.unpassed(connection, list(windows), symbols)
+    if refused:
+        session, why = sorted(refused.items())[0]
+        raise GateNotPassed(
+            f"session {session} has not passed the quality gate ({why}); "
+            "fix the data and materialize raw_bars for it again"
+        )
 
 
 def validated(
     connection, windows: dict[str, Window], settings: Settings, source_order: list[str]
 ) -> pd.DataFrame:
     """The sessions' gated bars at the configured bar size; refuses sessions that did not pass."""
-    rows = bar_store.raw_rows(connection, list(windows), settings.data.symbols)
+    rows = raw_bars.rows(connection, list(windows), settings.data.symbols)
     regular = gated_bars(rows, windows, source_order)
     unpassed = regular[regular["gate_status"] != "passed"]
     if not unpassed.empty:
@@ -171,8 +186,30 @@ def validated(
     return aggregate(regular[[*BAR_COLUMNS, "session"]], settings.data.bar_size, as_of)
 
 
-def write_contract(connection, featured: pd.DataFrame, windows: dict[str, Window], symbols) -> dict:
-    """Replaces the sessions' rows of dual_ticker_bars with `featured` in the caller's transaction."""
-    first = min(window.opened for window in windows.values())
-    last = max(window.closed for window in windows.values())
-    return bar_store.replace_window(connection, featured, symbols, first, last)
+def stage_features(
+    connection,
+    windows: dict[str, Window],
+    settings: Settings,
+    source_order: list[str],
+    run_id: str | None,
+) -> tuple[pd.DataFrame, GateReport]:
+    """Features of the sessions' validated bars, warmed up on stored history, gated; staged for
+    dual_ticker_bars when they pass, recorded as failures when they do not."""
+    bars = validated(connection, windows, settings, source_order)
+    history = bars.iloc[0:0]
+    if not bars.empty:
+        history = contract_bars.history_before(
+            connection, settings.data.symbols, bars["timestamp"].min(), settings.data.warmup_bars
+        )
+    featured = compute_features(history, bars)
+    report = features_report(featured, list(windows), settings)
+    if report.blocked:
+        record_report(connection, report, run_id)
+    else:
+        contract_bars.stage(connection, featured, list(windows), run_id)
+    return featured, report
+
+
+def publish(connection, windows: dict[str, Window], symbols) -> dict:
+    """Replaces the sessions' rows of dual_ticker_bars with their staged features."""
+    return contract_bars.publish(connection, windows, symbols)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
@@ -26,10 +28,6 @@ FEATURES_CHECKS = {
 }
 
 
-def session_window(session: pd.Timestamp, as_of: pd.Timestamp) -> Window:
-    return Window(str(session.date()), session_open(session), session_close(session), as_of)
-
-
 def gated_bars(
     rows: pd.DataFrame, windows: dict[str, Window], source_order: list[str]
 ) -> pd.DataFrame:
@@ -47,39 +45,117 @@ def gated_bars(
     return chosen[inside.to_numpy()].reset_index(drop=True)
 
 
-def raw_bars_outcomes_by_session(
+@dataclass(frozen=True)
+class GateReport:
+    """One asset's gate over a run: each check's outcome per session."""
+
+    asset: str
+    by_session: dict[str, list[Outcome]]
+
+    @property
+    def blocked(self) -> bool:
+        return any(o.blocks for outcomes in self.by_session.values() for o in outcomes)
+
+    def verdicts(self) -> dict[str, tuple[bool, str | None]]:
+        """{session: (passed, why not)} for marking the session's rows."""
+        verdicts = {}
+        for key, outcomes in self.by_session.items():
+            blocking = [o for o in outcomes if o.blocks]
+            why = "; ".join(f"{o.reason}: {o.description}" for o in blocking) or None
+            verdicts[key] = (not blocking, why)
+        return verdicts
+
+    def failures(self) -> dict[str, list[Outcome]]:
+        """{session: its failed outcomes} (ERROR and WARN), for the quality log."""
+        failed = {k: [o for o in outs if not o.passed] for k, outs in self.by_session.items()}
+        return {key: outcomes for key, outcomes in failed.items() if outcomes}
+
+    def failures_by_reason(self) -> dict[str, int]:
+        """Blocking failures counted by reason over the run's sessions."""
+        counts: dict[str, int] = {}
+        for outcomes in self.by_session.values():
+            for outcome in outcomes:
+                if outcome.blocks:
+                    counts[outcome.reason] = counts.get(outcome.reason, 0) + 1
+        return counts
+
+    def outcomes(self) -> list[Outcome]:
+        """One outcome per check over the run's sessions: the worst session speaks for the check,
+        with the failing sessions listed."""
+
+        def rank(outcome):
+            return 2 if outcome.blocks else 1 if not outcome.passed else 0
+
+        worst: dict[str, tuple[str, Outcome]] = {}
+        failing: dict[str, list[str]] = {}
+        for key in sorted(self.by_session):
+            for outcome in self.by_session[key]:
+                name = outcome.check_name
+                if name not in worst or rank(outcome) > rank(worst[name][1]):
+                    worst[name] = (key, outcome)
+                if not outcome.passed:
+                    failing.setdefault(name, []).append(key)
+        many = len(self.by_session) > 1
+        merged = []
+        for name, (key, outcome) in worst.items():
+            extra = {"session": key, "sessions_checked": len(self.by_session)}
+            if many:
+                extra["failing_sessions"] = failing.get(name, [])[:20]
+            prefix = f"{key}: " if many and not outcome.passed else ""
+            merged.append(
+                Outcome(
+                    name,
+                    outcome.reason,
+                    outcome.passed,
+                    outcome.severity,
+                    prefix + outcome.description,
+                    {**outcome.metadata, **extra},
+                )
+            )
+        return merged
+
+
+def raw_bars_report(
     rows: pd.DataFrame,
     clashes: pd.DataFrame,
     windows: dict[str, Window],
     settings: Settings,
     source_order: list[str],
     live: bool = False,
-) -> dict[str, list[Outcome]]:
+) -> GateReport:
     """Every raw_bars rule over the stored rows (all sources) of the run's sessions, one pass."""
     warn, fail = settings.missing_ratio_limits
     v = settings.validation
     limits = MissingLimits(warn, fail, v.missing_ratio_fallback, v.min_expected_bars)
     stored_clashes = rows[rows["conflict"]] if "conflict" in rows else rows.iloc[0:0]
+    all_clashes = pd.concat([clashes, stored_clashes])
     bars = gated_bars(rows, windows, source_order)
     keys = list(windows)
-    names = list(RAW_BARS_CHECKS)
     symbols = settings.data.symbols
-    results = [
-        rules.check_timestamps(rows, pd.concat([clashes, stored_clashes]), keys, names[0]),
-        rules.check_ohlc(bars, keys, names[1]),
-        rules.check_missing(bars, windows, symbols, limits, set(source_order[1:]), names[2]),
-        rules.check_volume(bars, keys, v, names[3]),
-        rules.check_price_jump(bars, keys, v, names[4]),
-        rules.check_freshness(bars, windows, symbols, v.max_staleness_minutes, names[5])
-        if live
-        else {
-            key: Outcome(
-                names[5], "timestamp", True, rules.WARN, "not a live run: freshness not judged"
-            )
-            for key in keys
-        },
-    ]
-    return {key: [by_session[key] for by_session in results] for key in keys}
+    fallbacks = set(source_order[1:])
+
+    def freshness(name):
+        if live:
+            return rules.check_freshness(bars, windows, symbols, v.max_staleness_minutes, name)
+        idle = "not a live run: freshness not judged"
+        return {key: Outcome(name, "timestamp", True, rules.WARN, idle) for key in keys}
+
+    checks = {
+        "check_raw_bars_timestamps": lambda name: rules.check_timestamps(
+            rows, all_clashes, keys, name
+        ),
+        "check_raw_bars_ohlc": lambda name: rules.check_ohlc(bars, keys, name),
+        "check_raw_bars_missing_data": lambda name: rules.check_missing(
+            bars, windows, symbols, limits, fallbacks, name
+        ),
+        "check_raw_bars_volume": lambda name: rules.check_volume(bars, keys, v, name),
+        "check_raw_bars_price_jump": lambda name: rules.check_price_jump(bars, keys, v, name),
+        "check_raw_bars_freshness": freshness,
+    }
+    results = {name: checks[name](name) for name in RAW_BARS_CHECKS}
+    return GateReport(
+        "raw_bars", {key: [results[name][key] for name in RAW_BARS_CHECKS] for key in keys}
+    )
 
 
 def raw_bars_outcomes(
@@ -92,16 +168,16 @@ def raw_bars_outcomes(
     live: bool = False,
 ) -> list[Outcome]:
     """The rules on one session's stored rows plus this delivery's clashes."""
-    window = session_window(session, as_of)
+    window = Window(str(session.date()), session_open(session), session_close(session), as_of)
     tagged = session_rows.assign(session=window.key)
-    return raw_bars_outcomes_by_session(
+    return raw_bars_report(
         tagged,
         clashes.assign(session=window.key),
         {window.key: window},
         settings,
         source_order,
         live,
-    )[window.key]
+    ).by_session[window.key]
 
 
 def features_outcomes(featured: pd.DataFrame, settings: Settings) -> list[Outcome]:
@@ -156,3 +232,9 @@ def features_outcomes(featured: pd.DataFrame, settings: Settings) -> list[Outcom
     if problems:
         return [Outcome(name, "indicator_bounds", False, ERROR, "; ".join(problems), metadata)]
     return [Outcome(name, "indicator_bounds", True, ERROR, "indicators within bounds", metadata)]
+
+
+def features_report(featured: pd.DataFrame, sessions: list[str], settings: Settings) -> GateReport:
+    """Indicator bounds over the run's features; each session of the run shares the outcome."""
+    outcomes = features_outcomes(featured, settings)
+    return GateReport("features", {key: outcomes for key in sessions})

@@ -5,20 +5,81 @@ from __future__ import annotations
 import re
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
 import psycopg2
 import psycopg2.extensions
 
 from dual_ticker.storage import embedded
 
+ACCEPTED_FORMS = (
+    "postgresql://user:password@host:5432/dbname (also postgres://, postgresql+psycopg2://, "
+    "postgresql+psycopg://) or libpq words like 'host=HOST port=5432 dbname=NAME user=USER'"
+)
+_URL_SCHEME = re.compile(
+    r"^(postgres|postgresql|postgresql\+psycopg2|postgresql\+psycopg)://", re.I
+)
+_LIBPQ_WORD = re.compile(r"^\s*\w+\s*=")
+_URL_PASSWORD = re.compile(r"(://[^:/@?#\s]*):[^\s?#]*@")
+_QUERY_PASSWORD = re.compile(r"(?i)([?&]password=)[^&#\s]*")
+_WORD_PASSWORD = re.compile(r"(?i)(?<![\w?&])(password\s*=\s*)('(?:[^'\\]|\\.)*'?|\S*)")
+_PASSWORD_ONWARDS = re.compile(r"(?i)(password\s*=).*")  # unparsed: its end is unknown
+
 
 class DatabaseUnavailable(RuntimeError):
     """The database cannot be reached; the message says which one and what to do."""
 
 
-def redact(url: str) -> str:
-    """The URL with any password replaced, safe for logs and errors."""
-    return re.sub(r"(://[^:/@]+):[^@]*@", r"\1:***@", url)
+class UnsupportedDatabaseUrl(ValueError):
+    """A connection string in none of the accepted forms; the message shows it redacted."""
+
+
+def redact(text: str) -> str:
+    """The text with any database password replaced (URL and key=value forms), safe for logs."""
+    text = _URL_PASSWORD.sub(r"\1:***@", text)
+    text = _QUERY_PASSWORD.sub(r"\1***", text)
+    return _WORD_PASSWORD.sub(r"\1***", text)
+
+
+def normalised_url(value: str) -> str:
+    """The one `postgresql://` URL psycopg2, psql and (renamed by dagster_url) SQLAlchemy accept.
+
+    SQLAlchemy's driver-qualified schemes and libpq key=value words are what people paste; libpq
+    itself reads neither the first nor, in Dagster's storage, the second.
+    """
+    value = value.strip()
+    scheme = _URL_SCHEME.match(value)
+    try:
+        if scheme:
+            url = "postgresql://" + value[scheme.end() :]
+            psycopg2.extensions.parse_dsn(url)
+            return url
+        if _LIBPQ_WORD.match(value):
+            return _url_from_words(psycopg2.extensions.parse_dsn(value))
+    except psycopg2.ProgrammingError:
+        pass  # libpq's reason may quote part of a password: the message below stands alone
+    shown = _PASSWORD_ONWARDS.sub(r"\1***", redact(value))
+    raise UnsupportedDatabaseUrl(
+        f"{shown!r} is not a PostgreSQL connection string; use {ACCEPTED_FORMS}"
+    )
+
+
+def _url_from_words(words: dict[str, str]) -> str:
+    words = dict(words)
+    user, password = words.pop("user", None), words.pop("password", None)
+    credentials = quote(user or "", safe="")
+    if password is not None:
+        credentials += ":" + quote(password, safe="")
+    netloc = f"{credentials}@" if credentials else ""
+    host = words.get("host", "")
+    # A unix-socket folder or a host list cannot sit in the URL's authority: it goes in ?host=.
+    if host and not any(mark in host for mark in "/,@"):
+        netloc += f"[{words.pop('host')}]" if ":" in host else words.pop("host")
+        if words.get("port", "").isdigit():
+            netloc += f":{words.pop('port')}"
+    path = "/" + quote(words.pop("dbname"), safe="") if "dbname" in words else "/"
+    query = urlencode(words, quote_via=quote, safe="/,")
+    return f"postgresql://{netloc}{path}" + (f"?{query}" if query else "")
 
 
 def resolve_url(database_url: str | None, home: Path) -> str:
@@ -30,7 +91,7 @@ def resolve_url(database_url: str | None, home: Path) -> str:
 
 def dagster_url(url: str) -> str:
     """dagster-postgres needs psycopg2 named explicitly: SQLAlchemy 2.1 would pick psycopg 3."""
-    return re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql+psycopg2://", url)
+    return "postgresql+psycopg2://" + normalised_url(url).removeprefix("postgresql://")
 
 
 def connect(url: str, timeout_seconds: int = 5) -> psycopg2.extensions.connection:

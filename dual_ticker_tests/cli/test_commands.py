@@ -54,9 +54,13 @@ def test_dagster_asset_materialize_writes_780_rows_twice_idempotently(embedded_d
             command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
         )
         assert done.returncode == 0, done.stderr[-3000:]
+        assert "BetaWarning" not in done.stderr  # silenced where backfill_policy is used
         assert _count(embedded_database, "SELECT count(*) FROM dual_ticker_bars") == 780
     assert _count(embedded_database, "SELECT count(*) FROM runs WHERE status = 'SUCCESS'") == 2
     assert _count(embedded_database, "SELECT count(*) FROM asset_check_executions") >= 12
+    # A minute exists as raw rows and contract rows only: no pickled frames, in a table or a file.
+    assert _count(embedded_database, "SELECT to_regclass('asset_frames') IS NULL")
+    assert _count(embedded_database, "SELECT count(*) FROM staged_features") == 0
 
 
 def _free_port() -> int:

@@ -8,22 +8,26 @@ import textwrap
 import time
 
 import numpy as np
-import pandas as pd
 
 from dual_ticker.storage.database import connect
 from dual_ticker_tests.support.pipeline import contract_rows, materialize
 
 WRITER = textwrap.dedent("""
-    import pickle, sys, itertools
-    from dual_ticker.storage.bars import replace_window
+    import sys, itertools
+    import pandas as pd
+    from dual_ticker.calendar.windows import session_window
+    from dual_ticker.storage import contract_bars
     from dual_ticker.storage.database import connect
-    url, path, mode = sys.argv[1], sys.argv[2], sys.argv[3]
-    sets, start, end = pickle.load(open(path, "rb"))
+    url, folder, mode = sys.argv[1], sys.argv[2], sys.argv[3]
+    sets = [pd.read_csv(f"{folder}/{n}.csv", parse_dates=["timestamp"]) for n in (0, 1)]
+    day = pd.Timestamp("2020-12-10")
+    windows = {"2020-12-10": session_window(day, pd.Timestamp("2020-12-10 21:00", tz="UTC"))}
     connection = connect(url)
     for number in itertools.count():
-        rows = sets[number % 2]
+        rows = sets[number % 2].assign(session="2020-12-10")
         with connection:
-            replace_window(connection, rows, ["NVDA", "MSFT"], start, end)
+            contract_bars.stage(connection, rows, ["2020-12-10"], None)
+            contract_bars.publish(connection, windows, ["NVDA", "MSFT"])
             if mode == "hold":
                 print("WRITTEN", flush=True)  # inside the transaction, before commit
                 sys.stdin.readline()
@@ -38,15 +42,9 @@ def _two_versions(url, settings, tmp_path):
     new = old.copy()
     new["close"] = (new["close"].astype(float) * 1.01).round(4)  # every row differs
     new["high"] = np.maximum(new["high"].astype(float), new["close"])
-    start, end = (
-        pd.Timestamp("2020-12-10 14:30", tz="UTC"),
-        pd.Timestamp("2020-12-10 21:00", tz="UTC"),
-    )
-    path = tmp_path / "sets.pkl"
-    pd.to_pickle(
-        ([old.drop(columns="created_at"), new.drop(columns="created_at")], start, end), path
-    )
-    return old, new, path
+    for number, rows in enumerate((old, new)):
+        rows.drop(columns="created_at").to_csv(tmp_path / f"{number}.csv", index=False)
+    return old, new, tmp_path
 
 
 def _closes(url):

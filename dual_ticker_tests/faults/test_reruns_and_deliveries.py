@@ -45,7 +45,7 @@ def test_duplicate_and_out_of_order_deliveries_change_nothing(
     landed = next(
         e for e in result.get_asset_materialization_events() if e.asset_key.path == ["raw_bars"]
     )
-    assert landed.materialization.metadata["rows_landed"].value > 780
+    assert landed.materialization.metadata["dagster/row_count"].value > 780
 
     pd.testing.assert_frame_equal(
         clean, contract_rows(embedded_database).drop(columns="created_at")

@@ -8,11 +8,12 @@ from dual_ticker.oms.paper_broker import PaperBroker
 from dual_ticker.oms.trading_mode import LiveTradingRefused
 
 
-def configured(settings, port=4002, **broker):
+def configured(settings, port=4002, confirmed=False, **broker):
     return settings.model_copy(
         update={
             "broker": settings.broker.model_copy(update=broker),
             "endpoints": settings.endpoints.model_copy(update={"ib_port": port}),
+            "live_trading_confirmed": confirmed,
         }
     )
 
@@ -39,14 +40,10 @@ def test_ib_is_built_from_the_endpoints_without_connecting(settings, clock):
 
 def test_a_live_port_needs_config_and_environment(settings, clock):
     with pytest.raises(LiveTradingRefused, match="refusing port 4001"):
-        broker_from_settings(
-            configured(settings, 4001, kind="ib"), "unused", clock, live_trading_confirmed=True
-        )
+        broker_from_settings(configured(settings, 4001, True, kind="ib"), "unused", clock)
     with pytest.raises(LiveTradingRefused, match="refusing port 4001"):
         broker_from_settings(
             configured(settings, 4001, kind="ib", live_trading_enabled=True), "unused", clock
         )
-    live = configured(settings, 4001, kind="ib", live_trading_enabled=True)
-    assert isinstance(
-        broker_from_settings(live, "unused", clock, live_trading_confirmed=True), IBBroker
-    )
+    live = configured(settings, 4001, True, kind="ib", live_trading_enabled=True)
+    assert isinstance(broker_from_settings(live, "unused", clock), IBBroker)

@@ -4,11 +4,7 @@ import pytest
 
 from dual_ticker.oms.orders import OrderRequest, OrderType, Side
 from dual_ticker.oms.risk import RiskLimitExceeded, RiskLimits, check_order
-from dual_ticker.oms.trading_mode import (
-    LiveTradingRefused,
-    TradingPermission,
-    live_trading_confirmed,
-)
+from dual_ticker.oms.trading_mode import LiveTradingRefused, TradingPermission
 
 LIMITS = RiskLimits(max_order_quantity=100, max_position_notional=10_000.0)
 
@@ -66,9 +62,3 @@ def test_non_paper_accounts_are_refused_unless_live_trading_is_enabled():
         TradingPermission(True, False).check_account("U1234567")
     assert "U1234567" not in str(refused.value) and "\n" not in str(refused.value)
     TradingPermission(True, True).check_account("U1234567")
-
-
-def test_environment_confirmation_is_an_explicit_yes():
-    assert live_trading_confirmed({"DUAL_TICKER_LIVE_TRADING": "yes"})
-    assert not live_trading_confirmed({"DUAL_TICKER_LIVE_TRADING": "1"})
-    assert not live_trading_confirmed({})

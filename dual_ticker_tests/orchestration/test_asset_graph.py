@@ -59,7 +59,8 @@ def test_a_bar_with_high_below_low_blocks_at_the_check(database_url, settings, t
     assert not ohlc.passed and ohlc.severity.value == "ERROR"
     assert "1 bar(s) break OHLC rules" in ohlc.description
     failing = ohlc.metadata["failing_rows"].value
-    assert failing[0]["symbol"] == "MSFT" and failing[0]["timestamp"].startswith("2020-12-02 16:00")
+    assert failing.splitlines()[0].startswith("| symbol | timestamp |")  # a markdown table
+    assert "| MSFT | 2020-12-02 16:00" in failing
     materialized = {e.asset_key.path[-1] for e in result.get_asset_materialization_events()}
     assert materialized == {"raw_bars"}  # the checked asset only; nothing downstream ran
     assert scalar(database_url, SESSION_ROWS, ("2020-12-02",)) == 0
@@ -171,3 +172,55 @@ def test_positions_asset_marks_the_paper_book_on_the_latest_close(database_url, 
     unrealized = 10 * (closes["NVDA"] - fill["NVDA"]) + 4 * (closes["MSFT"] - fill["MSFT"])
     assert metadata["total_unrealized_pnl"].value == pytest.approx(unrealized, abs=0.01)
     assert scalar(database_url, "SELECT qty FROM current_positions WHERE symbol = 'NVDA'") == 10
+
+
+def _pickles(folder) -> list:
+    """Files that start like a pickle (protocol 2+: 0x80, then the protocol byte)."""
+    found = []
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with open(path, "rb") as handle:
+                head = handle.read(2)
+            if len(head) == 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
+                found.append(path)
+    return found
+
+
+def test_no_frame_is_pickled_between_assets(embedded_database, settings, tmp_path):
+    """With an instance on disk, any asset output would be pickled under its storage folder by
+    Dagster's default IO manager; the assets hand nothing over but tables."""
+    import dagster as dg
+
+    (tmp_path / "instance").mkdir()
+    with dg.DagsterInstance.local_temp(str(tmp_path / "instance")) as instance:
+        result = materialize(embedded_database, settings, "2020-12-01", instance=instance)
+        assert result.success
+    assert not _pickles(tmp_path)
+    assert scalar(embedded_database, "SELECT to_regclass('asset_frames') IS NULL")
+    assert scalar(embedded_database, "SELECT count(*) FROM staged_features") == 0
+    assert scalar(embedded_database, "SELECT count(*) FROM dual_ticker_bars") == 780
+
+
+def test_assets_show_kinds_owners_and_the_standard_table_metadata(embedded_database, settings):
+    from dual_ticker.definitions import defs
+
+    graph = defs.resolve_asset_graph()
+    nodes = {node.key.to_user_string(): node for node in graph.asset_nodes}
+    assert {"postgres", "pandas"} <= set(nodes["raw_bars"].kinds)
+    assert "postgres" in nodes["dual_ticker_bars"].kinds
+    assert nodes["raw_bars"].owners == ["team:market-data"]
+
+    result = materialize(embedded_database, settings, "2020-12-01")
+    assert result.success
+    by_asset = {
+        event.asset_key.to_user_string(): event.materialization.metadata
+        for event in result.get_asset_materialization_events()
+    }
+    contract = by_asset["dual_ticker_bars"]
+    assert contract["dagster/table_name"].value == "dual_ticker_bars"
+    assert contract["dagster/row_count"].value == 780
+    columns = [c.name for c in contract["dagster/column_schema"].schema.columns]
+    assert columns[:3] == ["timestamp", "symbol", "open"] and "minute_cos" in columns
+    assert by_asset["raw_bars"]["dagster/table_name"].value == "raw_bars"
+    assert by_asset["validated_bars"]["dagster/row_count"].value == 780
+    assert by_asset["features"]["dagster/row_count"].value == 780

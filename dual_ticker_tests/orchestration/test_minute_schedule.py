@@ -6,9 +6,11 @@ from dagster._utils.schedules import schedule_execution_time_iterator
 
 from dual_ticker.calendar.as_of import AS_OF_TAG
 from dual_ticker.definitions import defs
-from dual_ticker.orchestration.schedules import MINUTE_JOB_TAG, minute_schedule
+from dual_ticker.orchestration.schedules import MINUTE_JOB_TAG, build_minute_schedule
 
 REPOSITORY = defs.get_repository_def()
+# The live schedule: what definitions registers outside replay (the dev config replays).
+minute_schedule = build_minute_schedule()
 
 
 def _ticks(day: str) -> pd.DatetimeIndex:

@@ -27,9 +27,6 @@ def resources_for(
     resources = build_resources(settings, clock or FixedClock(pd.Timestamp("2026-01-02T00:00Z")))
     database = DatabaseResource(url=database_url, home=str(settings.home))
     resources["database"] = database
-    resources["session_frames"] = resources["session_frames"].model_copy(
-        update={"database": database}
-    )
     return resources
 
 

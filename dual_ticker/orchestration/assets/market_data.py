@@ -1,107 +1,45 @@
-"""The session-partitioned market-data assets and their blocking checks (thin wiring over
-dual_ticker.pipeline.steps)."""
+"""The session-partitioned market-data assets and their blocking checks: thin wiring over
+dual_ticker.pipeline.steps. Each asset reads its input from the table that owns it."""
+
+import warnings
 
 import dagster as dg
-import pandas as pd
 
-from dual_ticker.calendar.as_of import AS_OF_TAG, session_as_of
-from dual_ticker.calendar.nyse import session_label
 from dual_ticker.clock import Clock
-from dual_ticker.features.indicators import compute_features
+from dual_ticker.orchestration.check_results import check_results, table_metadata
 from dual_ticker.orchestration.partitions import SESSIONS
 from dual_ticker.orchestration.resources import DatabaseResource, FeedResource
+from dual_ticker.orchestration.run_sessions import RunSessions
 from dual_ticker.pipeline import steps
-from dual_ticker.quality.gate import (
-    FEATURES_CHECKS,
-    RAW_BARS_CHECKS,
-    features_outcomes,
-    session_window,
-)
-from dual_ticker.quality.rules import Outcome, Window
+from dual_ticker.quality.gate import FEATURES_CHECKS, RAW_BARS_CHECKS
 from dual_ticker.settings import Settings
-from dual_ticker.storage import bars as bar_store
-from dual_ticker.storage import feed_health
-from dual_ticker.storage.quality_log import record_failures
+from dual_ticker.storage import contract_bars, feed_health
+from dual_ticker.storage import raw_bars as raw_table
 
-SINGLE_RUN = dg.BackfillPolicy.single_run()  # sessions in order: indicators carry state forward
-
-
-def run_windows(context, settings: Settings, clock: Clock) -> dict[str, Window]:
-    """The run's sessions in order, each with its as_of (the tick for live runs, else the close)."""
-    windows = {}
-    for key in sorted(context.partition_keys):
-        session = session_label(key)
-        as_of = session_as_of(
-            session,
-            clock.now(),
-            context.run.tags.get(AS_OF_TAG),
-            settings.data.bar_size,
-            settings.data.max_bars_per_test,
-        )
-        windows[key] = session_window(session, as_of)
-    return windows
+OWNERS = ["team:market-data"]
 
 
-def _check_result(outcome: Outcome) -> dg.AssetCheckResult:
-    metadata = {
-        key: dg.MetadataValue.json(value) if isinstance(value, (dict, list)) else value
-        for key, value in outcome.metadata.items()
-        if value is not None
-    }
-    return dg.AssetCheckResult(
-        check_name=outcome.check_name,
-        passed=outcome.passed,
-        severity=dg.AssetCheckSeverity(outcome.severity),
-        description=outcome.description,
-        metadata={"reason": outcome.reason, **metadata},
-    )
+def session_asset(**kwargs):
+    """@dg.asset over NYSE sessions, run as one run per backfill in session order (indicators
+    carry state forward). Dagster flags `backfill_policy` as beta on every definition: that
+    warning is silenced here, where the parameter is used, and nowhere else."""
+
+    def decorate(fn):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", dg.BetaWarning)
+            return dg.asset(
+                partitions_def=SESSIONS,
+                backfill_policy=dg.BackfillPolicy.single_run(),
+                group_name="market_data",
+                owners=OWNERS,
+                **kwargs,
+            )(fn)
+
+    return decorate
 
 
-def _merge(per_session: dict[str, list[Outcome]]) -> list[Outcome]:
-    """One outcome per check over the run's sessions: the worst session speaks for the check."""
-
-    def rank(outcome):
-        return 2 if outcome.blocks else 1 if not outcome.passed else 0
-
-    merged: dict[str, tuple[str, Outcome]] = {}
-    for key, outcomes in per_session.items():
-        for outcome in outcomes:
-            if outcome.check_name not in merged or rank(outcome) > rank(
-                merged[outcome.check_name][1]
-            ):
-                merged[outcome.check_name] = (key, outcome)
-    failing = {
-        name: sorted(
-            k
-            for k, outs in per_session.items()
-            for o in outs
-            if o.check_name == name and not o.passed
-        )
-        for name in merged
-    }
-    result = []
-    for name, (key, outcome) in merged.items():
-        prefix = f"{key}: " if len(per_session) > 1 and not outcome.passed else ""
-        extra = {"session": key, "sessions_checked": len(per_session)}
-        if len(per_session) > 1:
-            extra["failing_sessions"] = failing[name][:20]
-        result.append(
-            Outcome(
-                name,
-                outcome.reason,
-                outcome.passed,
-                outcome.severity,
-                prefix + outcome.description,
-                {**outcome.metadata, **extra},
-            )
-        )
-    return result
-
-
-@dg.asset(
-    partitions_def=SESSIONS,
-    backfill_policy=SINGLE_RUN,
-    group_name="market_data",
+@session_asset(
+    kinds={"postgres", "pandas"},
     check_specs=[
         dg.AssetCheckSpec(name, asset="raw_bars", blocking=True, description=text)
         for name, text in RAW_BARS_CHECKS.items()
@@ -111,11 +49,12 @@ def raw_bars(
     context: dg.AssetExecutionContext,
     database: DatabaseResource,
     feeds: FeedResource,
+    run_sessions: dg.ResourceParam[RunSessions],
     settings: dg.ResourceParam[Settings],
     clock: dg.ResourceParam[Clock],
 ):
     """One-minute NVDA and MSFT bars of the session as delivered, landed in `raw_bars` and gated."""
-    windows = run_windows(context, settings, clock)
+    windows = run_sessions.windows
     with database.transaction() as connection:
         active = feed_health.active_feed(connection, feeds.primary)
     delivery = steps.fetch_missing(
@@ -126,9 +65,8 @@ def raw_bars(
         context.run_id,
         context.log.info,
     )
-    live = AS_OF_TAG in context.run.tags and all(w.as_of < w.closed for w in windows.values())
     with database.transaction() as connection:
-        clean, per_session = steps.land_and_gate(
+        clean, report = steps.land_and_gate(
             connection,
             delivery,
             windows,
@@ -136,64 +74,49 @@ def raw_bars(
             feeds.source_order(),
             context.run_id,
             clock.now(),
-            live,
+            run_sessions.live,
         )
     landed = clean.groupby(["symbol", "data_source"]).size()
     return dg.MaterializeResult(
         metadata={
+            **table_metadata(raw_table.TABLE, raw_table.SCHEMA, len(clean)),
             "sessions": len(windows),
-            "as_of": str(max(w.as_of for w in windows.values())),
-            "rows_landed": int(len(clean)),
+            "as_of": str(run_sessions.as_of),
             "landed_by_symbol_source": dg.MetadataValue.json(
                 {f"{s}/{src}": int(n) for (s, src), n in landed.items()}
             ),
             "first_bar": str(clean["timestamp"].min()) if len(clean) else "none",
             "last_bar": str(clean["timestamp"].max()) if len(clean) else "none",
         },
-        check_results=[_check_result(o) for o in _merge(per_session)],
+        check_results=check_results(report),
     )
 
 
-@dg.asset(
-    partitions_def=SESSIONS,
-    backfill_policy=SINGLE_RUN,
-    group_name="market_data",
-    deps=[raw_bars],
-    io_manager_key="session_frames",
-)
+@session_asset(deps=[raw_bars], kinds={"postgres"})
 def validated_bars(
-    context: dg.AssetExecutionContext,
     database: DatabaseResource,
-    feeds: FeedResource,
+    run_sessions: dg.ResourceParam[RunSessions],
     settings: dg.ResourceParam[Settings],
-    clock: dg.ResourceParam[Clock],
-) -> pd.DataFrame:
-    """The session's gated bars, preferred source per minute, regular hours, at the configured bar size."""
-    windows = run_windows(context, settings, clock)
+) -> dg.MaterializeResult:
+    """The session's gated bars: a query of the `raw_bars` rows the gate passed, never a copy."""
     with database.transaction() as connection:
         try:
-            result = steps.validated(connection, windows, settings, feeds.source_order())
+            steps.require_passed(connection, run_sessions.windows, settings.data.symbols)
         except steps.GateNotPassed as refused:
             raise dg.Failure(str(refused)) from None
-    context.add_output_metadata(
-        {
-            "rows": len(result),
+        counts = raw_table.regular_counts(connection, run_sessions.windows, settings.data.symbols)
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": sum(counts.values()),
+            "regular_minutes_by_symbol": dg.MetadataValue.json(counts),
             "bar_minutes": settings.data.bar_size,
-            "by_symbol": dg.MetadataValue.json(
-                result.groupby("symbol").size().astype(int).to_dict()
-            ),
-            "sources": ", ".join(sorted(result["data_source"].unique())) if len(result) else "none",
         }
     )
-    return result
 
 
-@dg.asset(
-    partitions_def=SESSIONS,
-    backfill_policy=SINGLE_RUN,
-    group_name="market_data",
-    io_manager_key="session_frames",
-    output_required=False,
+@session_asset(
+    deps=[validated_bars],
+    kinds={"postgres", "pandas"},
     check_specs=[
         dg.AssetCheckSpec(name, asset="features", blocking=True, description=text)
         for name, text in FEATURES_CHECKS.items()
@@ -201,67 +124,46 @@ def validated_bars(
 )
 def features(
     context: dg.AssetExecutionContext,
-    validated_bars: pd.DataFrame,
     database: DatabaseResource,
+    feeds: FeedResource,
+    run_sessions: dg.ResourceParam[RunSessions],
     settings: dg.ResourceParam[Settings],
-):
-    """Validated bars with RSI, EMAs, session VWAP and time of day, warmed up on stored history."""
-    history = validated_bars.iloc[0:0]
-    if not validated_bars.empty:
-        with database.transaction() as connection:
-            history = bar_store.history_before(
-                connection,
-                settings.data.symbols,
-                validated_bars["timestamp"].min(),
-                settings.data.warmup_bars,
-            )
-    featured = compute_features(history, validated_bars)
-    outcomes = features_outcomes(featured, settings)
-    if not any(o.blocks for o in outcomes):
-        yield dg.Output(
-            featured,
-            metadata={"rows": len(featured), "warmup_bars_per_symbol": settings.data.warmup_bars},
-        )
-    else:  # nothing is stored for a blocked batch: no later step can read it
-        with database.transaction() as connection:
-            for session in sorted(featured["session"].unique()):
-                record_failures(
-                    connection,
-                    [o for o in outcomes if not o.passed],
-                    context.run_id,
-                    session,
-                    "features",
-                )
-    for outcome in outcomes:
-        yield _check_result(outcome)
-
-
-@dg.asset(partitions_def=SESSIONS, backfill_policy=SINGLE_RUN, group_name="market_data")
-def dual_ticker_bars(
-    context: dg.AssetExecutionContext,
-    features: pd.DataFrame,
-    database: DatabaseResource,
-    settings: dg.ResourceParam[Settings],
-    clock: dg.ResourceParam[Clock],
 ) -> dg.MaterializeResult:
-    """The contract table the trading model reads: one row per symbol and bar, 13 features each."""
-    windows = run_windows(context, settings, clock)
-    with database.transaction() as connection:  # every session of the run, all or nothing
-        counts = steps.write_contract(connection, features, windows, settings.data.symbols)
-        stored = bar_store.window_count(
-            connection,
-            min(w.opened for w in windows.values()),
-            max(w.closed for w in windows.values()),
-        )
+    """Validated bars with RSI, EMAs, session VWAP and time of day, staged for dual_ticker_bars."""
+    with database.transaction() as connection:
+        try:
+            featured, report = steps.stage_features(
+                connection, run_sessions.windows, settings, feeds.source_order(), context.run_id
+            )
+        except steps.GateNotPassed as refused:
+            raise dg.Failure(str(refused)) from None
     return dg.MaterializeResult(
         metadata={
-            "rows_in_sessions": stored,
-            "rows_written": len(features),
+            "dagster/row_count": len(featured),
+            "staged": not report.blocked,
+            "warmup_bars_per_symbol": settings.data.warmup_bars,
+        },
+        check_results=check_results(report),
+    )
+
+
+@session_asset(deps=[features], kinds={"postgres", "timescaledb"})
+def dual_ticker_bars(
+    database: DatabaseResource,
+    run_sessions: dg.ResourceParam[RunSessions],
+    settings: dg.ResourceParam[Settings],
+) -> dg.MaterializeResult:
+    """The contract table the trading model reads: one row per symbol and bar, 13 features each."""
+    windows = run_sessions.windows
+    with database.transaction() as connection:  # every session of the run, all or nothing
+        try:
+            counts = steps.publish(connection, windows, settings.data.symbols)
+        except contract_bars.NotStaged as missing:
+            raise dg.Failure(str(missing)) from None
+        stored = contract_bars.count_in(connection, windows)
+    return dg.MaterializeResult(
+        metadata={
+            **table_metadata(contract_bars.TABLE, contract_bars.SCHEMA, stored),
             **counts,
-            "first_bar": str(features["timestamp"].min()) if len(features) else "none",
-            "last_bar": str(features["timestamp"].max()) if len(features) else "none",
-            "sources": ", ".join(sorted(features["data_source"].unique()))
-            if len(features)
-            else "none",
         }
     )

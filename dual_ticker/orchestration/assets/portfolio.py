@@ -19,7 +19,7 @@ def positions(
 ) -> dg.MaterializeResult:
     """`current_positions` synced from the active broker, marked to market on the latest bar close."""
     url = database.connection_url()
-    with broker_from_settings(settings, url, clock, settings.live_trading_confirmed) as broker:
+    with broker_from_settings(settings, url, clock) as broker:
         connection = connect(url)
         try:
             book = sync_positions(connection, broker, clock)

@@ -1,0 +1,218 @@
+"""The `raw_bars` landing table: every delivered bar with its gate verdict. All of its SQL."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from dual_ticker.storage.bulk import copy_frame, read_frame, select_list
+
+TABLE = "raw_bars"
+COLUMNS = [
+    "symbol",
+    "timestamp",
+    "data_source",
+    "session",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "fetched_at",
+    "run_id",
+    "conflict",
+    "gate_status",
+    "gate_run_id",
+    "gate_reason",
+]
+SCHEMA = [
+    ("symbol", "text"),
+    ("timestamp", "timestamptz"),
+    ("data_source", "text"),
+    ("session", "date"),
+    ("open", "numeric"),
+    ("high", "numeric"),
+    ("low", "numeric"),
+    ("close", "numeric"),
+    ("volume", "bigint"),
+    ("fetched_at", "timestamptz"),
+    ("run_id", "text"),
+    ("conflict", "boolean"),
+    ("gate_status", "text"),
+    ("gate_run_id", "text"),
+    ("gate_reason", "text"),
+]
+GATED_COLUMNS = [
+    "session",
+    "symbol",
+    "timestamp",
+    "data_source",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "gate_status",
+    "conflict",
+    "gate_reason",
+]
+_KEYS = ["symbol", "timestamp", "data_source"]
+
+
+def land(
+    connection,
+    bars: pd.DataFrame,
+    run_id: str | None,
+    fetched_at,
+    conflicting: pd.DataFrame | None = None,
+    verdicts: dict | None = None,
+) -> int:
+    """Stores a delivery (a `session` column names each row's session) with each session's
+    verdict; a minute delivered again by the same source replaces the earlier row.
+
+    `conflicting` holds minutes the delivery held twice with different values: one of them is
+    stored, marked as a conflict, so the gate keeps blocking until a clean delivery replaces it.
+    """
+    if bars.empty:
+        return 0
+    flagged = pd.Series(False, index=bars.index)
+    if conflicting is not None and not conflicting.empty:
+        flagged = bars.set_index(_KEYS).index.isin(conflicting.set_index(_KEYS).index)
+    verdicts = verdicts or {}
+    passed = bars["session"].map(lambda key: verdicts.get(key, (None, None))[0])
+    frame = bars.assign(
+        fetched_at=pd.Timestamp(fetched_at),
+        run_id=run_id,
+        conflict=flagged,
+        gate_status=passed.map({True: "passed", False: "rejected"}).fillna("pending"),
+        gate_run_id=run_id if verdicts else None,
+        gate_reason=bars["session"].map(lambda key: verdicts.get(key, (None, None))[1]),
+    )
+    listed = ", ".join(f'"{c}"' for c in COLUMNS)
+    updates = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in COLUMNS if c not in _KEYS)
+    with connection.cursor() as cursor:
+        if not _any_stored(cursor, frame["session"].unique()):
+            copy_frame(cursor, "raw_bars", frame, COLUMNS)  # a plain load: nothing to replace
+            return len(frame)
+        cursor.execute(
+            "CREATE TEMP TABLE incoming_raw (LIKE raw_bars INCLUDING DEFAULTS) ON COMMIT DROP"
+        )
+        copy_frame(cursor, "incoming_raw", frame, COLUMNS)
+        cursor.execute(
+            f"""INSERT INTO raw_bars AS r ({listed}) SELECT {listed} FROM incoming_raw
+                ON CONFLICT (symbol, "timestamp", data_source) DO UPDATE SET {updates}"""
+        )
+        cursor.execute("DROP TABLE incoming_raw")
+    return len(frame)
+
+
+def _any_stored(cursor, sessions) -> bool:
+    cursor.execute(
+        "SELECT EXISTS (SELECT 1 FROM raw_bars WHERE session = ANY(%s::date[]))",
+        ([str(s) for s in sessions],),
+    )
+    return cursor.fetchone()[0]
+
+
+def rows(connection, sessions: list[str], symbols) -> pd.DataFrame:
+    """The stored rows of the sessions (all sources), with their session key and gate marks."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT {select_list(GATED_COLUMNS)} FROM raw_bars
+                WHERE session = ANY(%s::date[]) AND symbol = ANY(%s)
+                ORDER BY session, symbol, "timestamp", data_source""",
+            (list(sessions), list(symbols)),
+        )
+        return read_frame(cursor, GATED_COLUMNS)
+
+
+def stored_starts(connection, sessions: list[str], symbols) -> pd.DataFrame:
+    """The distinct bar starts stored per session and symbol (any source), leaving out sessions the
+    gate rejected: those are fetched whole again, as the provider may have corrected them."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""SELECT DISTINCT {select_list(["session", "symbol", "timestamp"])} FROM raw_bars
+               WHERE session = ANY(%s::date[]) AND symbol = ANY(%s)
+                 AND (session, symbol) NOT IN (SELECT session, symbol FROM raw_bars
+                                               WHERE session = ANY(%s::date[]) AND gate_status = 'rejected')""",
+            (list(sessions), list(symbols), list(sessions)),
+        )
+        return read_frame(cursor, ["session", "symbol", "timestamp"])
+
+
+def mark_gate(
+    connection, verdicts: dict[str, tuple[bool, str | None]], symbols, run_id: str | None
+) -> int:
+    """Marks each session's rows passed or rejected by this run, with the reason (rows whose mark
+    is already right are left alone)."""
+    keys = list(verdicts)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """UPDATE raw_bars r SET gate_status = v.status, gate_run_id = %s, gate_reason = v.reason
+               FROM unnest(%s::date[], %s::text[], %s::text[]) AS v(session, status, reason)
+               WHERE r.session = v.session AND r.symbol = ANY(%s)
+                 AND (r.gate_status <> v.status
+                      OR (v.status = 'rejected' AND (r.gate_run_id IS DISTINCT FROM %s
+                                                     OR r.gate_reason IS DISTINCT FROM v.reason)))""",
+            (
+                run_id,
+                keys,
+                ["passed" if verdicts[k][0] else "rejected" for k in keys],
+                [verdicts[k][1] for k in keys],
+                list(symbols),
+                run_id,
+            ),
+        )
+        return cursor.rowcount
+
+
+def unpassed(connection, sessions: list[str], symbols) -> dict[str, str]:
+    """{session: why} for the sessions holding rows the gate did not pass (rejected or pending)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT DISTINCT ON (session) session::text, coalesce(gate_reason, 'not gated yet')
+               FROM raw_bars WHERE session = ANY(%s::date[]) AND symbol = ANY(%s)
+                 AND gate_status <> 'passed'
+               ORDER BY session, gate_status DESC""",
+            (list(sessions), list(symbols)),
+        )
+        return dict(cursor.fetchall())
+
+
+def regular_counts(connection, windows: dict, symbols) -> dict[str, int]:
+    """{symbol: distinct bar starts inside the sessions' regular hours up to as_of} (any source)."""
+    keys = list(windows)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT r.symbol, count(DISTINCT r."timestamp")
+               FROM raw_bars r
+               JOIN unnest(%s::date[], %s::timestamptz[], %s::timestamptz[])
+                    AS w(session, opened, ends) ON r.session = w.session
+               WHERE r.symbol = ANY(%s) AND r."timestamp" >= w.opened
+                 AND r."timestamp" + interval '1 minute' <= w.ends
+               GROUP BY r.symbol""",
+            (
+                keys,
+                [windows[k].opened.to_pydatetime() for k in keys],
+                [min(windows[k].closed, windows[k].as_of).to_pydatetime() for k in keys],
+                list(symbols),
+            ),
+        )
+        return {symbol: int(n) for symbol, n in cursor.fetchall()}
+
+
+def latest_verdict(connection) -> tuple[str, str, str | None, str | None] | None:
+    """(session, status, gate run id, reason) of the latest gated session, a rejected row's
+    verdict first; None before anything was gated."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT max(session) FROM raw_bars WHERE gate_status <> 'pending'")
+        (session,) = cursor.fetchone()
+        if session is None:
+            return None
+        cursor.execute(
+            """SELECT gate_status, gate_run_id, gate_reason FROM raw_bars
+               WHERE session = %s AND gate_status <> 'pending'
+               ORDER BY gate_status = 'rejected' DESC LIMIT 1""",
+            (session,),
+        )
+        status, run_id, reason = cursor.fetchone()
+        return str(session), status, run_id, reason
