@@ -115,6 +115,8 @@ def test_compose_file_validates_with_secrets_from_the_environment():
         "code-server",
         "webserver",
         "daemon",
+        "redis",
+        "run-worker",
         "sidecar",
         "prometheus",
         "grafana",

@@ -85,8 +85,13 @@ def main(argv: list[str] | None = None) -> int:
         "--concurrency", type=int, default=1, help="runs at once (prefork children)"
     )
     parser.add_argument("--loglevel", default="INFO")
+    parser.add_argument(
+        "--ping", action="store_true", help="exit 0 if a worker answers (needs a Redis broker)"
+    )
     args = parser.parse_args(argv)
     app = build_app()
+    if args.ping:
+        return 0 if app.control.ping(timeout=5) else 1
     app.worker_main(
         [
             "worker",
