@@ -25,8 +25,11 @@ SESSION = "2020-12-18"
 DONE = {DagsterRunStatus.SUCCESS, DagsterRunStatus.FAILURE, DagsterRunStatus.CANCELED}
 
 
-def stack_environment(home: Path, database_url: str, code_dir: Path = ROOT) -> dict[str, str]:
-    """The variables every process of the stack (and this test process) sees."""
+def stack_environment(
+    home: Path, database_url: str, code_dir: Path = ROOT, env: str = "dev"
+) -> dict[str, str]:
+    """The variables every process of the stack (and this test process) sees. A stack with a
+    daemon takes env="ci": its wall clock leaves the minute schedule off."""
     dagster_home = home / "dagster"
     dagster_home.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(ROOT / "dagster.yaml", dagster_home / "dagster.yaml")
@@ -34,7 +37,7 @@ def stack_environment(home: Path, database_url: str, code_dir: Path = ROOT) -> d
         "DAGSTER_HOME": str(dagster_home),
         "DUAL_TICKER_HOME": str(home),
         "DUAL_TICKER_DATABASE_URL": database_url,
-        "DUAL_TICKER_ENV": "dev",
+        "DUAL_TICKER_ENV": env,
         "DUAL_TICKER_REPLAY_DIR": str(ROOT / "data" / "replay"),
         "PYTHONPATH": str(code_dir),
         "PYTHONWARNINGS": "ignore",
