@@ -5,6 +5,8 @@ so a killed run never leaves it held."""
 
 from __future__ import annotations
 
+import time
+
 import dagster as dg
 from dagster._core.events import DagsterEvent, EngineEventData
 from dagster._core.executor.in_process import InProcessExecutor
@@ -13,6 +15,7 @@ from dual_ticker.settings import load_settings
 from dual_ticker.storage.database import connect, resolve_url
 
 MINUTE_LOCK_KEY = 0x6474_6D696E  # "dtmin": one lock for every minute run of the project
+WAIT_POLL_SECONDS = 0.05
 
 
 class MinuteLock:
@@ -31,7 +34,9 @@ class MinuteLock:
         return self._ask("pg_try_advisory_lock")
 
     def acquire(self) -> None:
-        self._ask("pg_advisory_lock")
+        # Polled, not pg_advisory_lock: a run canceled while it waits must be interruptible.
+        while not self.try_acquire():
+            time.sleep(WAIT_POLL_SECONDS)
 
     def release(self) -> None:
         self._connection.close()  # ends the session, which releases the lock

@@ -1,6 +1,7 @@
 """Runs execute in warm Celery run workers: the worker and its pid are on the run, and minute runs
 launched at once (no run queue in between) serialise on the minute lock."""
 
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -8,6 +9,7 @@ import psycopg2
 import pytest
 from dagster._core.storage.dagster_run import DagsterRunStatus
 
+from dual_ticker.orchestration.minute_lock import MinuteLock
 from dual_ticker.orchestration.run_launcher import RUN_WORKER_TAG
 from dual_ticker_tests.orchestration.warm_workers import (
     run_worker,
@@ -42,8 +44,6 @@ def _children(pid: int) -> set[int]:
 
 
 def _wait_until_ready(worker, log: Path, children: int) -> set[int]:
-    import time
-
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         assert worker.poll() is None, log.read_text()[-3000:]
@@ -91,21 +91,30 @@ def test_a_minute_run_executes_in_a_warm_worker_named_on_the_run(
     assert all(str(stamp).startswith("2020-12-18 15:00") for stamp in latest.values()), latest
 
 
-def test_two_minute_runs_launched_at_once_serialise(stack, tmp_path):
+def test_two_minute_runs_launched_at_once_serialise(stack, embedded_database, tmp_path):
+    """Both runs are in flight at once in two worker processes; the minute lock lets one write
+    at a time. (A third party holds the lock until both wait, so they surely meet.)"""
     environment, instance = stack
     log = tmp_path / "worker.log"
     with run_worker(environment, log, concurrency=2) as worker:
         _wait_until_ready(worker, log, children=2)
-        first = submit_minute_run(instance, "2020-12-18T15:01:00+00:00")
-        second = submit_minute_run(instance, "2020-12-18T15:02:00+00:00")
-        runs = [wait_for(instance, first), wait_for(instance, second)]
+        holder = MinuteLock(embedded_database)
+        assert holder.try_acquire()
+        run_ids = [
+            submit_minute_run(instance, "2020-12-18T15:01:00+00:00"),
+            submit_minute_run(instance, "2020-12-18T15:02:00+00:00"),
+        ]
+        deadline = time.monotonic() + 90
+        while not all(_waited(instance, run_id) for run_id in run_ids):
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.2)
+        holder.release()
+        runs = [wait_for(instance, run_id) for run_id in run_ids]
     assert all(r.status == DagsterRunStatus.SUCCESS for r in runs), log.read_text()[-3000:]
     assert _worker_pid(runs[0]) != _worker_pid(runs[1])  # two processes ran them at once
     (start_a, end_a), (start_b, end_b) = sorted(_step_window(instance, r.run_id) for r in runs)
     assert end_a <= start_b, "the two minute runs' steps interleaved"
-    waited = [
-        r.run_id
-        for r in runs
-        if any("holds the minute lock" in e.message for e in instance.all_logs(r.run_id))
-    ]
-    assert len(waited) == 1
+
+
+def _waited(instance, run_id) -> bool:
+    return any("holds the minute lock" in e.message for e in instance.all_logs(run_id))
