@@ -109,6 +109,40 @@ def _committed(connection, bar: pd.Timestamp) -> tuple[int, pd.Timestamp | None]
     return count, None if created is None else pd.Timestamp(created)
 
 
+def _event_times(instance, run_id: str) -> dict[str, float]:
+    """When each milestone of the run happened, from the run's own events (first occurrence)."""
+    marks = {
+        "Celery task has been forwarded": "in_broker",
+        "Started process for run": "in_worker",
+    }
+    found: dict[str, float] = {}
+    for event in instance.all_logs(run_id):
+        kind = event.dagster_event.event_type_value if event.dagster_event else None
+        name = "run_start" if kind == "PIPELINE_START" else None
+        name = "first_step" if kind == "STEP_START" else name
+        for text, mark in marks.items():
+            if text in (event.message or ""):
+                name = mark
+        if name and name not in found:
+            found[name] = event.timestamp
+    return found
+
+
+def _phases(tick: float, created: float, events: dict[str, float], committed: float | None):
+    """Seconds per phase from the tick to the commit; the phases add up to the latency."""
+    order = [
+        ("scheduler", tick, created),
+        ("launch", created, events.get("in_broker")),
+        ("broker_to_worker", events.get("in_broker"), events.get("in_worker")),
+        ("worker_to_first_step", events.get("in_worker"), events.get("first_step")),
+        ("steps_to_commit", events.get("first_step"), committed),
+    ]
+    return {
+        name: None if start is None or end is None else round(end - start, 3)
+        for name, start, end in order
+    }
+
+
 def _measure(instance, connection, run, variant: str) -> dict:
     from dual_ticker.calendar.as_of import AS_OF_TAG
 
@@ -117,22 +151,20 @@ def _measure(instance, connection, run, variant: str) -> dict:
     record = instance.get_run_record_by_id(run.run_id)
     count, committed = _committed(connection, as_of - pd.Timedelta(minutes=1))
     latency = (committed - tick).total_seconds() if count == 2 and committed else None
-    started = record.start_time
-    created = record.create_timestamp.timestamp()
     return {
         "variant": variant,
+        "run_id": run.run_id,
         "tick": tick.isoformat(),
         "as_of": as_of.isoformat(),
         "status": run.status.value,
         "worker": run.tags.get("dual_ticker/run_worker"),
         "latency": None if latency is None else round(latency, 3),
-        "phases": {
-            "tick_to_run_created": round(created - tick.timestamp(), 3),
-            "created_to_run_start": None if started is None else round(started - created, 3),
-            "run_start_to_commit": None
-            if started is None or committed is None
-            else round(committed.timestamp() - started, 3),
-        },
+        "phases": _phases(
+            tick.timestamp(),
+            record.create_timestamp.timestamp(),
+            _event_times(instance, run.run_id),
+            None if committed is None else committed.timestamp(),
+        ),
     }
 
 

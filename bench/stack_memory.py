@@ -18,6 +18,8 @@ ROLES = (
     ("run_workers", "run worker"),
     ("dual_ticker run", "make run supervisor"),
     ("postgres", "postgres"),
+    ("tail -F", "dagster dev log tails"),
+    ("python", "other python"),
 )
 
 
