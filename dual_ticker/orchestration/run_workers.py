@@ -35,12 +35,10 @@ _instance: DagsterInstance | None = None
 
 
 def _warm_instance() -> DagsterInstance:
-    """The process's instance, holding its storage connections open (dagster-postgres opens one
-    per statement otherwise: about 150 connections a minute run)."""
+    """The process's instance, opened once (its storage keeps connections open)."""
     global _instance
     if _instance is None:
         _instance = DagsterInstance.get()
-        _instance.optimize_for_webserver(statement_timeout=0, pool_recycle=3600, max_overflow=4)
     return _instance
 
 
