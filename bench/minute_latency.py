@@ -280,6 +280,8 @@ def run_benchmark(instant_ticks: int, latency_ticks: int, keep: bool) -> dict:
         peaks = memory.stop()
     return {
         "benchmark": "minute_latency",
+        "date": pd.Timestamp(started, unit="s").strftime("%Y-%m-%d %H:%M UTC"),
+        "load_after": [round(x, 2) for x in os.getloadavg()],
         "replay_start": REPLAY_START,
         "environment": "prod config: alpha_vantage primary, yahoo_finance fallback (loopback)",
         "stack": "python -m dual_ticker run (dagster dev: UI + daemon + code server; "
