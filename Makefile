@@ -19,8 +19,8 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@rm -f $(VENV)/.installed-* && touch $@
 
-run: install  ## the database, Dagster UI (UI_PORT=3000) + daemon, monitoring sidecar; Ctrl-C stops all
-	$(BIN)/python -m dual_ticker run --ui-port $(UI_PORT)
+run: install  ## the database, Dagster UI (UI_PORT=3000) + daemon, run workers, sidecar; Ctrl-C stops all (REPLAY_START=..., SPEED=...)
+	$(BIN)/python -m dual_ticker run --ui-port $(UI_PORT) $(if $(REPLAY_START),--replay-start "$(REPLAY_START)") $(if $(SPEED),--speed $(SPEED))
 
 # Shuffled (pytest-randomly prints the seed): repeat an order with PYTEST_ARGS="--randomly-seed=N",
 # keep file order with PYTEST_ARGS="-p no:randomly".

@@ -25,11 +25,11 @@ from dual_ticker.settings import PROJECT_ROOT
 
 PY = "PYTHONPATH=. .venv/bin/python"
 FULL = {
-    "minute": ["--ticks", "30", "--multiprocess-ticks", "6"],
+    "minute": ["--ticks", "30", "--latency-ticks", "30"],
     "sidecar": ["--seconds", "30", "--scrapes", "200"],
 }
 QUICK = {
-    "minute": ["--ticks", "5", "--multiprocess-ticks", "1"],
+    "minute": ["--ticks", "3", "--latency-ticks", "2"],
     "sidecar": ["--seconds", "10", "--scrapes", "50"],
 }
 
@@ -37,7 +37,7 @@ QUICK = {
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--quick", action="store_true", help="fewer ticks, shorter load (under ~3 minutes)"
+        "--quick", action="store_true", help="fewer ticks, shorter load (under ~10 minutes)"
     )
     parser.add_argument("--output", type=Path, default=PROJECT_ROOT / "docs" / "BENCHMARKS.md")
     parser.add_argument(

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -153,6 +154,7 @@ class Endpoints(_Strict):
     alert_webhook: str | None = None
     sidecar_host: str = "127.0.0.1"
     sidecar_port: int = 8000
+    run_broker_url: str | None = None  # Celery broker of the run workers; unset = the database
 
 
 class Settings(_Strict):
@@ -236,7 +238,35 @@ def _endpoints(environ: Mapping[str, str]) -> Endpoints:
         alert_webhook=text("DUAL_TICKER_ALERT_WEBHOOK"),
         sidecar_host=text("DUAL_TICKER_SIDECAR_HOST") or "127.0.0.1",
         sidecar_port=_int_variable(environ, "DUAL_TICKER_SIDECAR_PORT", 8000),
+        run_broker_url=text("DUAL_TICKER_RUN_BROKER_URL"),
     )
+
+
+def _clock(configured: ClockSettings, environ: Mapping[str, str]) -> ClockSettings:
+    """DUAL_TICKER_REPLAY_START / DUAL_TICKER_REPLAY_SPEED (which `run --replay-start/--speed`
+    sets for every process of the stack) replay from that moment whatever the file says."""
+    start, speed = environ.get("DUAL_TICKER_REPLAY_START"), environ.get("DUAL_TICKER_REPLAY_SPEED")
+    if not start and not speed:
+        return configured
+    if not start and configured.mode != "replay":
+        raise ConfigError("DUAL_TICKER_REPLAY_SPEED: needs a replay start; give --replay-start too")
+    try:
+        moment = datetime.fromisoformat(start) if start else configured.replay_start
+    except ValueError:
+        raise ConfigError(
+            f"DUAL_TICKER_REPLAY_START: {start!r} is not a moment; give e.g. '2020-12-18 10:00' "
+            "(New York time unless it has an offset)"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=ZoneInfo("America/New_York"))
+    try:
+        return ClockSettings(
+            mode="replay", replay_start=moment, speed=float(speed or configured.speed)
+        )
+    except (ValueError, ValidationError):
+        raise ConfigError(
+            f"DUAL_TICKER_REPLAY_SPEED: {speed!r} is not a speed; give a number above 0, at most 60"
+        ) from None
 
 
 def _database_url(environ: Mapping[str, str]) -> str | None:
@@ -294,6 +324,6 @@ def load_settings(
         validation=quality_file.validation,
         validation_profile=env_file.validation_profile,
         endpoints=_endpoints(environ),
-        clock=env_file.clock,
+        clock=_clock(env_file.clock, environ),
         live_trading_confirmed=_live_trading_confirmed(environ),
     )

@@ -60,7 +60,7 @@ def test_dagster_yaml_loads_against_postgresql(database_url, tmp_path):
         timeout=120,
     )
     assert loaded.returncode == 0, loaded.stderr[-2000:]
-    assert loaded.stdout.startswith("QueuedRunCoordinator")
+    assert loaded.stdout.startswith("SyncInMemoryRunCoordinator")  # = DefaultRunCoordinator
     validate = subprocess.run(
         [str(BIN / "dagster"), "definitions", "validate", "-w", str(ROOT / "workspace.yaml")],
         env=env,
@@ -85,9 +85,10 @@ def test_dagster_yaml_loads_against_postgresql(database_url, tmp_path):
 def test_production_instance_settings():
     config = yaml.safe_load((ROOT / "dagster.yaml").read_text())
     assert config["telemetry"]["enabled"] is False
-    assert config["run_coordinator"]["class"] == "QueuedRunCoordinator"
-    limits = config["run_coordinator"]["config"]["tag_concurrency_limits"]
-    assert {"key": "dual_ticker/minute_job", "limit": 1} in limits
+    # Runs launch at once into warm workers; the minute lock keeps minute runs apart.
+    assert config["run_coordinator"]["class"] == "DefaultRunCoordinator"
+    assert config["run_launcher"]["class"] == "RunWorkerLauncher"
+    assert config["run_monitoring"]["enabled"] is True
     assert config["run_retries"]["enabled"] is True
     assert config["storage"]["custom"]["class"] == "ProjectPostgresStorage"
 
@@ -114,6 +115,8 @@ def test_compose_file_validates_with_secrets_from_the_environment():
         "code-server",
         "webserver",
         "daemon",
+        "redis",
+        "run-worker",
         "sidecar",
         "prometheus",
         "grafana",

@@ -38,8 +38,8 @@ def memory_rows(results: dict) -> list[str]:
         )
     minute = results.get("minute")
     if minute:
-        for role, mb in sorted(minute.get("dagster_peak_rss_mb", {}).items()):
+        for role, mb in sorted(minute.get("memory", {}).get("peak_rss_mb", {}).items()):
             lines.append(
-                f"| Dagster {role} | {mb:.0f} MB | VmHWM sampled every 0.2 s (benchmark 1) |"
+                f"| `make run` stack: {role} | {mb:.0f} MB | VmHWM summed per role, sampled every 0.5 s (benchmark 1) |"
             )
     return lines + [""]

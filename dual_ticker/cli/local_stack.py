@@ -99,10 +99,18 @@ def run(settings: Settings, ui_port: int = 3000) -> int:
             str(ui_port),
         ],
         "sidecar": [sys.executable, "-m", "dual_ticker.monitoring"],
+        # Warm Celery run workers: dagster.yaml's run launcher sends every run to them.
+        "run_worker": [sys.executable, "-m", "dual_ticker.orchestration.run_workers"],
     }
+
+    def start(name: str) -> subprocess.Popen:
+        return subprocess.Popen(
+            commands[name], env=environment, cwd=PROJECT_ROOT, start_new_session=True
+        )
+
     processes = {
-        name: subprocess.Popen(command, env=environment, cwd=PROJECT_ROOT, start_new_session=True)
-        for name, command in commands.items()
+        name: start(name)
+        for name in commands
         if name != "sidecar"
         or (PROJECT_ROOT / "dual_ticker" / "monitoring" / "__main__.py").exists()
     }
@@ -126,6 +134,9 @@ def run(settings: Settings, ui_port: int = 3000) -> int:
     code = 0
     try:
         while not stopping:
+            if processes["run_worker"].poll() is not None:
+                print(f"run worker exited ({processes['run_worker'].returncode}): starting another")
+                processes["run_worker"] = start("run_worker")
             exited = {name: p.returncode for name, p in processes.items() if p.poll() is not None}
             if exited:
                 print(f"stopped unexpectedly: {exited}; stopping the rest")

@@ -14,12 +14,26 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="start the database, Dagster and the sidecar (make run)")
     run.add_argument("--ui-port", type=int, default=3000)
+    run.add_argument(
+        "--replay-start",
+        metavar="MOMENT",
+        help="replay the recordings as if live from this moment, e.g. '2020-12-18 10:00' (New York)",
+    )
+    run.add_argument(
+        "--speed", type=float, help="recorded minutes per wall minute in replay (default 1)"
+    )
     database = commands.add_parser("db", help="the embedded PostgreSQL")
     database.add_argument("action", choices=["start", "stop", "status"])
     commands.add_parser(
         "dagster", help="run the dagster CLI against the project's instance", add_help=False
     )
     args, rest = parser.parse_known_args(argv)
+    if args.command == "run":
+        # Through the environment, so every process of the stack builds the same replay clock.
+        if args.replay_start:
+            os.environ["DUAL_TICKER_REPLAY_START"] = args.replay_start
+        if args.speed is not None:
+            os.environ["DUAL_TICKER_REPLAY_SPEED"] = str(args.speed)
     try:
         settings = load_settings()
         if args.command == "run":

@@ -81,6 +81,6 @@ class ProjectPostgresStorage(DagsterPostgresStorage):
         autocreate = config_value.get("should_autocreate_tables", True)
         storage = cls(postgres_url=url, should_autocreate_tables=autocreate, inst_data=inst_data)
         storage._event_log_storage = ProjectEventLogStorage(url, autocreate)
-        for part in (storage.run_storage, storage.event_log_storage):
+        for part in (storage.run_storage, storage.event_log_storage, storage.schedule_storage):
             _pooled(part, url)
         return storage

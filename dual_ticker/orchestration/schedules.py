@@ -13,15 +13,18 @@ from dual_ticker.orchestration.assets.market_data import (
     validated_bars,
 )
 from dual_ticker.orchestration.assets.portfolio import positions
+from dual_ticker.orchestration.minute_lock import minute_locked_executor
 from dual_ticker.orchestration.partitions import SESSIONS
 
-MINUTE_JOB_TAG = "dual_ticker/minute_job"  # dagster.yaml limits runs with this tag to one at a time
+MINUTE_JOB_TAG = "dual_ticker/minute_job"
+MAX_RUNTIME_SECONDS = 120  # run monitoring fails a minute run stuck longer, which frees the lock
 
 minute_job = dg.define_asset_job(
     "minute_job",
     selection=[raw_bars, validated_bars, features, dual_ticker_bars, positions],
     partitions_def=SESSIONS,
-    executor_def=dg.in_process_executor,
+    executor_def=minute_locked_executor,  # in process, one minute run at a time
+    tags={"dagster/max_runtime": str(MAX_RUNTIME_SECONDS)},
     description="The current session up to the tick: fetch what is missing, gate, features, write.",
 )
 

@@ -2,9 +2,18 @@
 minute schedule in replay mode requests the recorded minutes."""
 
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
 
 import dagster as dg
 import pandas as pd
+import pytest
 
 from dual_ticker.calendar.as_of import AS_OF_TAG
 from dual_ticker.clock import SYSTEM_CLOCK, ReplayClock
@@ -16,7 +25,9 @@ from dual_ticker.clock.replay import (
 )
 from dual_ticker.definitions import defs
 from dual_ticker.orchestration.schedules import build_minute_schedule
-from dual_ticker.settings import load_settings
+from dual_ticker.settings import ConfigError, load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _settings(tmp_path):
@@ -66,3 +77,82 @@ def test_replay_schedule_requests_the_recorded_minute(tmp_path):
         "2020-12-01 09:34", tz="America/New_York"
     )
     assert "replayed at 2026-11-24T12:10:00+00:00" in request.run_key
+
+
+def test_replay_start_and_speed_from_the_environment_override_the_file(tmp_path):
+    settings = load_settings(
+        {
+            "DUAL_TICKER_ENV": "prod",  # the wall clock in its file
+            "DUAL_TICKER_HOME": str(tmp_path),
+            "DUAL_TICKER_REPLAY_START": "2020-12-18 10:00",
+            "DUAL_TICKER_REPLAY_SPEED": "30",
+        }
+    )
+    assert settings.clock.mode == "replay" and settings.clock.speed == 30
+    assert pd.Timestamp(settings.clock.replay_start) == pd.Timestamp(
+        "2020-12-18 10:00", tz="America/New_York"
+    )
+    assert isinstance(clock_from_settings(settings), SharedReplayClock)
+
+
+def test_a_wrong_replay_start_or_speed_is_one_line_naming_the_variable(tmp_path):
+    for variable, value in [
+        ("DUAL_TICKER_REPLAY_START", "soon"),
+        ("DUAL_TICKER_REPLAY_SPEED", "0"),
+    ]:
+        environ = {"DUAL_TICKER_HOME": str(tmp_path), variable: value}
+        with pytest.raises(ConfigError, match=variable) as error:
+            load_settings(environ)
+        assert "\n" not in str(error.value)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _status(port: int) -> str | None:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/monitoring/status", timeout=5) as r:
+            return r.read().decode()
+    except OSError:
+        return None
+
+
+@pytest.mark.slow
+def test_run_replay_start_and_speed_set_the_clock_every_process_reads(embedded_database, tmp_path):
+    """`python -m dual_ticker run --replay-start ... --speed 30` on a wall-clock config: the
+    sidecar, a process of the stack, shows the recorded moment."""
+    sidecar_port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DAGSTER_", "DUAL_TICKER_"))}
+    env |= {
+        "DUAL_TICKER_ENV": "ci",
+        "DUAL_TICKER_HOME": str(tmp_path / "home"),
+        "DUAL_TICKER_DATABASE_URL": embedded_database,
+        "DUAL_TICKER_SIDECAR_PORT": str(sidecar_port),
+    }
+    command = [sys.executable, "-m", "dual_ticker", "run", "--ui-port", str(_free_port())]
+    stack = subprocess.Popen(
+        [*command, "--replay-start", "2020-12-18 10:00", "--speed", "30"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline, status = time.monotonic() + 90, None
+        while status is None and time.monotonic() < deadline:
+            assert stack.poll() is None, stack.stdout.read()
+            status = _status(sidecar_port)
+            time.sleep(0.5)
+        assert status is not None, "the sidecar did not answer within 90 s"
+        assert "(2020-12-18 10:" in status, status
+        anchor = json.loads((tmp_path / "home" / "replay_clock.json").read_text())
+        assert anchor["speed"] == 30
+    finally:
+        os.killpg(stack.pid, signal.SIGINT)
+        output, _ = stack.communicate(timeout=60)
+    assert "replaying from 2020-12-18 10:00 New York" in output, output[-3000:]
