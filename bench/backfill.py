@@ -128,6 +128,13 @@ def measure(server_kind: str, years: int) -> dict:
             if years == 5:
                 five = home / "five"
                 step(
+                    "recordings",
+                    lambda: {
+                        span: child(["bench.backfill_data", "recordings", "-", str(folder)], env)
+                        for span, folder in (("year", year), ("five_years", five))
+                    },
+                )
+                step(
                     "cli_five_years",
                     on_fresh("cli5", False, lambda url: run_cli(url, five, *FIVE_YEARS)),
                 )
