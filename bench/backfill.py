@@ -1,9 +1,9 @@
 """Benchmark 2: the year backfill as users run it, beside what it could cost. In one run, each on
 a fresh database: the real `dagster asset materialize` command over the year (the headline) and
-over five years (memory flat?), the naive pandas script, the data functions alone, and the floor
+over five years (memory flat?), the year as a UI backfill through the daemon, the naive pandas script, the data functions alone, and the floor
 (`COPY` of the same rows into the two indexed tables); the targets of issue 13 with PASS/MISS.
 
-    python -m bench.backfill [--server local|embedded] [--years 1|5] [--json OUT]
+    python -m bench.backfill [--server local|embedded] [--years 1|5] [--no-ui] [--json OUT]
 
 (`python -m bench.backfill pipeline|naive URL REPLAY_DIR` still runs one child: bench.backfill_data.)
 """
@@ -72,7 +72,7 @@ def child(module_args: list[str], env: dict) -> dict:
     return {**reported, "child": {**figures, "peak_rss_mb": done.peak_rss_mb}}
 
 
-def measure(server_kind: str, years: int) -> dict:
+def measure(server_kind: str, years: int, ui: bool = True) -> dict:
     home = Path(tempfile.mkdtemp(prefix="dt-bench-backfill-"))
     env = {**os.environ, "PYTHONWARNINGS": "ignore", "DUAL_TICKER_HOME": str(home)}
     env.pop("DAGSTER_HOME", None)
@@ -125,8 +125,24 @@ def measure(server_kind: str, years: int) -> dict:
                 ),
             )
             step("cli_year", on_fresh("cli", False, lambda url: run_cli(url, year, *YEAR)))
+            if ui:
+                step(
+                    "ui_backfill",
+                    on_fresh(
+                        "ui",
+                        False,
+                        lambda url: child(["bench.backfill_daemon", url, str(year), *YEAR], env),
+                    ),
+                )
             if years == 5:
                 five = home / "five"
+                step(
+                    "recordings",
+                    lambda: {
+                        span: child(["bench.backfill_data", "recordings", "-", str(folder)], env)
+                        for span, folder in (("year", year), ("five_years", five))
+                    },
+                )
                 step(
                     "cli_five_years",
                     on_fresh("cli5", False, lambda url: run_cli(url, five, *FIVE_YEARS)),
@@ -153,11 +169,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server", choices=("local", "embedded"), default="local")
     parser.add_argument("--years", type=int, choices=(1, 5), default=5)
     parser.add_argument("--json", type=Path, help="also write the result here")
+    parser.add_argument(
+        "--no-ui", action="store_true", help="skip the UI backfill through the daemon"
+    )
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
     from bench.report.backfill import backfill_section
 
-    result = measure(args.server, args.years)
+    result = measure(args.server, args.years, not args.no_ui)
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))
     print("\n".join(backfill_section(result)))

@@ -1,9 +1,10 @@
 """The year through the data functions alone, as a child process: the steps the assets call, in
 the same chunks and order, without Dagster (`pipeline`), and the naive pandas script (`naive`).
 
-    python -m bench.backfill_data pipeline|naive URL REPLAY_DIR [FIRST LAST]
+    python -m bench.backfill_data pipeline|naive|recordings URL REPLAY_DIR [FIRST LAST]
 
-Prints one JSON line: rows, seconds (the work, after imports), stages, peak_rss_mb."""
+Prints one JSON line: rows, seconds (the work, after imports), stages, peak_rss_mb
+(`recordings`: how much the replay feed's cached recordings of REPLAY_DIR add to RSS)."""
 
 from __future__ import annotations
 
@@ -111,13 +112,23 @@ def naive(url: str, replay: Path) -> dict:
     return {"rows": len(featured), "seconds": round(time.perf_counter() - began, 3)}
 
 
+def recordings(replay: Path) -> dict:
+    """What the replay feed holds for a run: it caches each symbol's whole recording."""
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    feed = ReplayFeed(replay)
+    rows = sum(len(feed.recorded(symbol)) for symbol in ("NVDA", "MSFT"))
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before
+    return {"rows": rows, "rss_growth_mb": round(grown, 1)}
+
+
 def main(kind: str, url: str, replay: str, *span: str) -> None:
     settings = load_settings({"DUAL_TICKER_HOME": "/tmp/unused"})
-    result = (
-        pipeline(url, Path(replay), settings, *span)
-        if kind == "pipeline"
-        else naive(url, Path(replay))
-    )
+    if kind == "recordings":
+        result = recordings(Path(replay))
+    elif kind == "pipeline":
+        result = pipeline(url, Path(replay), settings, *span)
+    else:
+        result = naive(url, Path(replay))
     result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     print(json.dumps(result))
 

@@ -28,6 +28,8 @@ EVENT_WRITES = {
     "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true",
 }
 
+PLANNED_ROWS_PER_INSERT = 64
+
 
 def _pooled(storage, url: str) -> None:
     """dagster-postgres opens a new connection per statement (NullPool): about 4 ms each, paid
@@ -60,11 +62,17 @@ class ProjectEventLogStorage(PostgresEventLogStorage):
             evaluation_event_storage_id=event_id,
         )
         with self.index_connection() as conn:
-            conn.execute(
-                AssetCheckExecutionsTable.insert().values(
-                    [{**common, "partition": key} for key in keys]
+            # In slices: every row carries the whole event (about 27 kB), so one statement for
+            # five years of sessions raised the run's RSS by about 130 MB before it started.
+            for first in range(0, len(keys), PLANNED_ROWS_PER_INSERT):
+                conn.execute(
+                    AssetCheckExecutionsTable.insert().values(
+                        [
+                            {**common, "partition": key}
+                            for key in keys[first : first + PLANNED_ROWS_PER_INSERT]
+                        ]
+                    )
                 )
-            )
 
 
 class ProjectPostgresStorage(DagsterPostgresStorage):
