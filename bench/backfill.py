@@ -67,7 +67,10 @@ def server(kind: str, home: Path):
 def child(module_args: list[str], env: dict) -> dict:
     """A `python -m ...` child, start to exit: its JSON line, wall seconds and peak RSS."""
     done = python_child(module_args, env)
-    reported = json.loads(done.output.strip().splitlines()[-1])
+    # its last JSON line: a code server may log after it
+    reported = json.loads(
+        next(line for line in reversed(done.output.splitlines()) if line.startswith("{"))
+    )
     figures = {"seconds": done.wall_seconds, "cpu_seconds": done.cpu_seconds}
     return {**reported, "child": {**figures, "peak_rss_mb": done.peak_rss_mb}}
 
