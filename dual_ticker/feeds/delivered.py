@@ -34,8 +34,13 @@ def delivered_text(row: dict) -> str:
 
 def _numbers(values: pd.Series) -> pd.Series:
     """float64 of each value; NaN where it is not a number (lists, objects, text, empty, null)."""
-    scalar = values.map(lambda v: v if isinstance(v, (str, int, float, np.number)) else None)
-    if scalar.dtype == object:
+    kind = pd.api.types.infer_dtype(values, skipna=True)
+    if kind in ("floating", "integer", "mixed-integer-float", "empty"):
+        scalar = values  # numbers throughout (a JSON or CSV feed): nothing to strip or drop
+    elif kind == "string":  # text throughout (the replay's CSV): stripped in one pass
+        scalar = values.str.strip()
+    else:  # anything mixed: lists, objects and booleans are no numbers
+        scalar = values.map(lambda v: v if isinstance(v, (str, int, float, np.number)) else None)
         scalar = scalar.map(lambda v: v.strip() if isinstance(v, str) else v)
     return pd.to_numeric(scalar, errors="coerce").astype("float64")
 

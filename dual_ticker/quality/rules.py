@@ -58,6 +58,8 @@ class Window:
 
 
 def sample(frame: pd.DataFrame, columns=BAR_FIELDS) -> list[dict]:
+    if frame.empty:  # most sessions of a backfill: no frame work for them
+        return []
     rows = frame[[c for c in columns if c in frame.columns]].head(SAMPLE_ROWS)
     return [
         {k: (str(v) if isinstance(v, pd.Timestamp) else v) for k, v in row.items()}
@@ -109,8 +111,10 @@ def check_timestamps(
         "clash": _groups(clashes),
     }
 
+    none = rows.iloc[0:0]
+
     def found(kind, key):
-        return kinds[kind].get(key, rows.iloc[0:0])
+        return kinds[kind].get(key, none)
 
     def problems(key):
         text = []
@@ -130,7 +134,8 @@ def check_timestamps(
         return text
 
     def metadata(key):
-        bad = pd.concat([found(kind, key) for kind in kinds])
+        parts = [kinds[kind][key] for kind in kinds if key in kinds[kind]]
+        bad = pd.concat(parts) if parts else none
         return {"failing_count": len(bad), "failing_rows": sample(bad)}
 
     return _per_session(
@@ -305,7 +310,8 @@ def check_volume(
         return text
 
     def metadata(key):
-        bad = pd.concat([negative.get(key, empty), spikes.get(key, empty)])
+        parts = [found[key] for found in (negative, spikes) if key in found]
+        bad = pd.concat(parts) if parts else empty
         return {
             "zero_volume_share": round(float(zero_share.get(key, 0.0)), 6),
             "max_zero_volume_share": limit,
@@ -341,6 +347,6 @@ def check_price_jump(
         lambda key: {
             "largest_move": round(float(np.nan_to_num(largest.get(key, 0.0))), 6),
             "threshold": rules.max_price_jump,
-            "failing_rows": sample(jumps.get(key, ordered.iloc[0:0])),
+            "failing_rows": sample(jumps[key]) if key in jumps else [],
         },
     )
