@@ -9,14 +9,14 @@ from dual_ticker.oms.broker import Broker, BrokerUnavailable
 from dual_ticker.oms.ib_connection import IBConnection
 from dual_ticker.oms.ib_parsing import (
     DONE,
+    PENDING,
     broker_position,
     commissions_complete,
+    ib_status,
     order_update,
     update_from_executions,
 )
 from dual_ticker.oms.orders import BrokerOrderUpdate, BrokerPosition, OrderRequest, OrderType
-
-PENDING = frozenset({"PendingSubmit", "ApiPending"})
 
 
 class IBBroker(Broker):
@@ -50,7 +50,8 @@ class IBBroker(Broker):
     def submit(self, request: OrderRequest) -> BrokerOrderUpdate:
         """Places the order unless IB already holds one with this client order id (then reports it).
 
-        Waits for IB's acknowledgement; a market order also for its fill, up to market_fill_timeout.
+        Waits for IB's acknowledgement; a market order also for its fill, up to market_fill_timeout
+        (one IB holds, e.g. outside regular hours, comes back unfilled and stays working).
         """
         self.connection.ensure_connected()
         known = self._by_client_order_id(request.client_order_id)
@@ -70,13 +71,9 @@ class IBBroker(Broker):
                 f"IB connection to {self.connection.where} lost before the order "
                 "was sent; retry with the same client order id"
             ) from None
-        self.connection.wait_until(
-            lambda: trade.orderStatus.status not in PENDING, self.ack_timeout
-        )
+        self.connection.wait_until(lambda: ib_status(trade) not in PENDING, self.ack_timeout)
         if request.order_type is OrderType.MARKET:
-            self.connection.wait_until(
-                lambda: trade.orderStatus.status in DONE, self.market_fill_timeout
-            )
+            self.connection.wait_until(lambda: ib_status(trade) in DONE, self.market_fill_timeout)
         self.connection.wait_until(lambda: commissions_complete(trade.fills), self.ack_timeout)
         return self._report(trade)
 
@@ -93,7 +90,7 @@ class IBBroker(Broker):
         if wait_seconds > 0:
             reported = self._reported.get(order_id)
             self.connection.wait_until(
-                lambda: self._snapshot(trade) != reported or trade.orderStatus.status in DONE,
+                lambda: self._snapshot(trade) != reported or ib_status(trade) in DONE,
                 wait_seconds,
             )
             self.connection.wait_until(
@@ -106,9 +103,9 @@ class IBBroker(Broker):
         trade = self._trade(int(broker_order_id))
         if trade is None:
             return self.order_status(broker_order_id)
-        if trade.orderStatus.status not in DONE:
+        if ib_status(trade) not in DONE:
             self.ib.cancelOrder(trade.order)
-            self.connection.wait_until(lambda: trade.orderStatus.status in DONE, self.ack_timeout)
+            self.connection.wait_until(lambda: ib_status(trade) in DONE, self.ack_timeout)
         return self._report(trade)
 
     def positions(self) -> list[BrokerPosition]:
@@ -129,7 +126,7 @@ class IBBroker(Broker):
 
     def _snapshot(self, trade: ib_async.Trade) -> tuple:
         return (
-            trade.orderStatus.status,
+            ib_status(trade),
             trade.orderStatus.filled,
             len(self._fills(trade.order.orderId)),
         )

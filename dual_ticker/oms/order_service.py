@@ -117,10 +117,12 @@ class OrderService:
                 connection, self._load(connection, client_order_id, lock=True), update
             )
 
-    def refresh_open_orders(self) -> list[Order]:
+    def refresh_open_orders(self, wait_seconds: float = 0.0) -> list[Order]:
+        """Reconciles every working order with the broker (e.g. one held, filled or cancelled
+        since it was sent)."""
         with transaction(self.database_url) as connection:
             ids = order_store.working_order_ids(connection, self.broker.name)
-        return [self.refresh(client_order_id) for client_order_id in ids]
+        return [self.refresh(client_order_id, wait_seconds) for client_order_id in ids]
 
     def _load(self, connection, client_order_id: str, lock: bool = False) -> Order:
         order = order_store.load(connection, client_order_id, lock=lock)

@@ -1,6 +1,8 @@
 """A loopback TWS / IB Gateway for tests: speaks the TWS API socket protocol at server version 157
 to the real ib_async client (../shared/IB_PROTOCOL.md) and keeps orders, positions and executions
-server-side, so a reconnecting client gets them replayed. Runs its own event loop in a thread."""
+server-side, so a reconnecting client gets them replayed. Runs its own event loop in a thread.
+Options make it behave like a real login: connect-time farm notices, a closed market that holds
+orders, late rejects after the acknowledgement, and orders for an account it does not know."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from dual_ticker_tests.support.tws_messages import SERVER_VERSION, GatewayExecut
 from dual_ticker_tests.support.tws_requests import HANDLERS
 
 CONTRACT_IDS = {"NVDA": 4815747, "MSFT": 272093, "AAPL": 265598}
+LATE_REJECT = "Order rejected - reason:The order was rejected by the exchange after it was accepted"
 
 
 @dataclass
@@ -43,8 +46,13 @@ class TwsGateway:
         minimum_commission: float = 1.0,
         cash: float = 100_000.0,
         clock: Clock = SYSTEM_CLOCK,
+        connect_notices: bool = False,
+        market_open: bool = True,
     ):
         self.accounts = list(accounts)
+        self.connect_notices = connect_notices  # 2104/2106/2158 after the handshake, as IB sends
+        self.market_open = market_open  # closed: new orders are held (PreSubmitted, warning 399)
+        self.late_rejects: list[str] = []  # reasons for the next new orders, rejected after ack
         self.prices = dict(prices or {"NVDA": 120.0, "MSFT": 410.0, "AAPL": 190.0})
         self.buying_power = buying_power
         self.commission_per_share = commission_per_share
@@ -107,6 +115,30 @@ class TwsGateway:
     def fill(self, order_id: int, quantity: float, price: float | None = None) -> None:
         """Executes part (or all) of an open order, e.g. to produce a partial fill."""
         self._call(self._fill(order_id, quantity, price))
+
+    def open_market(self) -> None:
+        """Regular hours begin: held orders are released (Submitted) and marketable ones fill."""
+        self._call(self._open_market())
+
+    def reject_after_ack(self, reason: str = LATE_REJECT) -> None:
+        """The next new order is acknowledged (Submitted), then rejected with error 201."""
+        self.late_rejects.append(reason)
+
+    def reject(self, order_id: int, reason: str = LATE_REJECT, status: str = "Cancelled") -> None:
+        """Rejects a working order later (error 201, then `status`: Cancelled or Inactive)."""
+        self._call(self._reject(self.orders[order_id], reason, status))
+
+    def cancel(self, order_id: int) -> None:
+        """Cancels a working order at IB's side, as someone cancelling it in TWS would."""
+        self._call(self._cancel(self.orders[order_id]))
+
+    def notify(self, code: int, message: str) -> None:
+        """A connection notice (request id -1) to every client, e.g. 2103 a data farm is broken."""
+        self._call(self._notify(code, message))
+
+    def log_in(self, *accounts: str) -> None:
+        """Logs the gateway in to other accounts; orders for the old ones now get error 321."""
+        self.accounts = list(accounts)
 
     def messages(self, msg_id: int) -> list[list[str]]:
         return [fields for _, fields in list(self.received) if fields and fields[0] == str(msg_id)]
@@ -188,8 +220,36 @@ class TwsGateway:
     async def _set_price(self, symbol: str, price: float) -> None:
         self.prices[symbol] = price
         for order in list(self.orders.values()):
-            if order.symbol == symbol and order.is_open and self.marketable(order):
+            if order.symbol == symbol and order.status == "Submitted" and self.marketable(order):
                 self.execute(order, order.remaining, price)
+
+    async def _open_market(self) -> None:
+        self.market_open = True
+        for order in list(self.orders.values()):
+            if order.status == "PreSubmitted":
+                order.status = "Submitted"
+                self.send_to_owner(order, msg.order_status(order))
+                if self.marketable(order):
+                    self.execute(order, order.remaining, self.prices[order.symbol])
+
+    async def _reject(self, order: GatewayOrder, reason: str, status: str) -> None:
+        self.send_reject(order, reason, status)
+
+    def send_reject(self, order: GatewayOrder, reason: str, status: str = "Cancelled") -> None:
+        order.status = status
+        self.send_to_owner(order, msg.error(order.order_id, 201, reason), msg.order_status(order))
+
+    async def _cancel(self, order: GatewayOrder) -> None:
+        order.status = "Cancelled"
+        self.send_to_owner(
+            order,
+            msg.order_status(order),
+            msg.error(order.order_id, 202, "Order Canceled - reason:"),
+        )
+
+    async def _notify(self, code: int, message: str) -> None:
+        for session in list(self.sessions.values()):
+            session.send(msg.error(-1, code, message))
 
     async def _fill(self, order_id: int, quantity: float, price: float | None) -> None:
         order = self.orders[order_id]
@@ -225,13 +285,21 @@ class TwsGateway:
             commission,
         )
         self.executions.append(execution)
+        self.send_to_owner(
+            order,
+            msg.exec_details(-1, execution),
+            msg.order_status(order),
+            msg.open_order(order),
+            msg.commission_report(execution),
+        )
+        self.push_position(order.account, order.symbol)
+
+    def send_to_owner(self, order: GatewayOrder, *messages: list) -> None:
+        """To the connection of the client that placed the order, if it is connected."""
         owner = self.sessions.get(order.client_id)
         if owner is not None:
-            owner.send(msg.exec_details(-1, execution))
-            owner.send(msg.order_status(order))
-            owner.send(msg.open_order(order))
-            owner.send(msg.commission_report(execution))
-        self.push_position(order.account, order.symbol)
+            for message in messages:
+                owner.send(message)
 
     def push_position(self, account: str, symbol: str) -> None:
         qty, avg = self.book[(account, symbol)]

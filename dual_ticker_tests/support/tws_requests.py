@@ -8,6 +8,12 @@ from dual_ticker_tests.support.tws_messages import GatewayOrder
 CLIENT_ID_IN_USE = (
     "Unable to connect as the client id is already in use. Retry with a unique client id."
 )
+CONNECT_NOTICES = (
+    (2104, "Market data farm connection is OK:usfarm"),
+    (2106, "HMDS data farm connection is OK:ushmds"),
+    (2158, "Sec-def data farm connection is OK:secdefnj"),
+)
+INVALID_ACCOUNT = "Error validating request.-'bN' : cause - Invalid account code"
 
 
 def start_api(gateway, session, fields) -> None:
@@ -22,6 +28,18 @@ def start_api(gateway, session, fields) -> None:
     gateway.accepted_connections += 1
     session.send([15, 1, ",".join(gateway.accounts)])
     session.send([9, 1, gateway.next_valid_id()])
+    if gateway.connect_notices:
+        for code, message in CONNECT_NOTICES:
+            session.send(msg.error(-1, code, message))
+
+
+def held_warning(order: GatewayOrder) -> str:
+    """Warning 399 of an order placed outside regular trading hours (IB's text, three lines)."""
+    return (
+        f"Order Message:\n{order.action} {order.quantity:g} {order.symbol} {msg.EXCHANGE}.NMS\n"
+        "Warning: your order will not be placed at the exchange until "
+        "2025-03-04 09:30:00 US/Eastern"
+    )
 
 
 def req_positions(gateway, session, fields) -> None:
@@ -105,7 +123,8 @@ def req_contract_details(gateway, session, fields) -> None:
 
 
 def place_order(gateway, session, fields) -> None:
-    """A new order is accepted (filled when marketable) or rejected; a known open id modifies."""
+    """A new order is accepted (filled when marketable), held while the market is closed, or
+    rejected (now or after its acknowledgement); a known open id modifies."""
     order_id, con_id, symbol = int(fields[1]), int(fields[2] or 0), fields[3]
     quantity, order_type = float(fields[17]), fields[18]
     limit_price = float(fields[19]) if fields[19] else None
@@ -125,11 +144,15 @@ def place_order(gateway, session, fields) -> None:
             msg.error(order_id, 200, "No security definition has been found for the request")
         )
         return
+    account = fields[23] or gateway.accounts[0]
+    if account not in gateway.accounts:
+        session.send(msg.error(order_id, 321, INVALID_ACCOUNT))
+        return
     order = GatewayOrder(
         order_id,
         session.client_id,
         gateway.next_perm_id(),
-        fields[23] or gateway.accounts[0],
+        account,
         symbol,
         gateway.contract_id(symbol),
         fields[16],
@@ -152,13 +175,20 @@ def place_order(gateway, session, fields) -> None:
             )
         )
         return
+    if not gateway.market_open:
+        order.status = "PreSubmitted"
     session.send(msg.open_order(order))
     session.send(msg.order_status(order))
-    _fill_if_marketable(gateway, order)
+    if not gateway.market_open:
+        session.send(msg.error(order_id, 399, held_warning(order)))
+    elif gateway.late_rejects:
+        gateway.send_reject(order, gateway.late_rejects.pop(0))
+    else:
+        _fill_if_marketable(gateway, order)
 
 
 def _fill_if_marketable(gateway, order: GatewayOrder) -> None:
-    if gateway.marketable(order):
+    if order.status == "Submitted" and gateway.marketable(order):
         gateway.execute(order, order.remaining, gateway.prices[order.symbol])
 
 
