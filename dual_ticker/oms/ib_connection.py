@@ -17,6 +17,9 @@ from dual_ticker.oms.trading_mode import LiveTradingRefused, TradingPermission, 
 logger = logging.getLogger(__name__)
 SETUP_HINT = "see docs/IB_SETUP.md"
 PAPER_TRADING = TradingPermission()
+# Sent with request id -1 at every login and when a farm reconnects: "... farm connection is OK".
+NOTICES = frozenset({2104, 2106, 2107, 2108, 2158})
+CLIENT_ID_IN_USE = 326
 
 
 class ClientIdInUse(BrokerUnavailable):
@@ -52,6 +55,7 @@ class IBConnection:
         self._closing = False
         self.ib = ib_async.IB()
         self.ib.disconnectedEvent += self._on_disconnected
+        self.ib.errorEvent += self._on_error
 
     @property
     def where(self) -> str:
@@ -101,7 +105,7 @@ class IBConnection:
         refused = asyncio.get_running_loop().create_future()
 
         def on_error(req_id, code, message, contract):
-            if code == 326 and not refused.done():
+            if code == CLIENT_ID_IN_USE and not refused.done():
                 refused.set_result(message)
 
         self.ib.errorEvent += on_error
@@ -188,6 +192,18 @@ class IBConnection:
             self.ib.disconnect()
         finally:
             self._closing = False
+
+    def _on_error(self, req_id: int, code: int, message: str, contract) -> None:
+        """Messages about the connection (request id -1): the farm notices are routine; others,
+        like 2103 "Market data farm connection is broken" or 1100, are worth a look. Order
+        messages reach the order's trade instead."""
+        if req_id != -1 or code == CLIENT_ID_IN_USE:
+            return
+        text = " ".join(message.split())
+        if code in NOTICES:
+            logger.info("IB notice %d: %s", code, text)
+        else:
+            logger.warning("IB message %d from %s: %s", code, self.where, text)
 
     def _on_disconnected(self) -> None:
         if not self._closing:
