@@ -78,3 +78,10 @@ def test_ib_check_refuses_live_ports_and_reports_an_absent_gateway(tmp_path):
         "couldn't connect to IB at 127.0.0.1:" in absent.stderr
         and "docs/IB_SETUP.md" in absent.stderr
     )
+
+
+def test_ib_check_passes_outside_regular_hours_with_the_order_held(clock, tmp_path):
+    with TwsGateway(clock=clock, market_open=False) as closed:
+        result = ib_check(closed.port, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "📝 Placed order 3: BUY 1 NVDA LMT 1.00 -> PreSubmitted" in result.stdout.splitlines()
