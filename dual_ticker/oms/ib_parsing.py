@@ -12,9 +12,9 @@ from dual_ticker.oms.orders import BrokerOrderUpdate, BrokerPosition, FillReport
 DONE = frozenset({"Filled", "Cancelled", "ApiCancelled", "Inactive"})
 PENDING = frozenset({"PendingSubmit", "ApiPending"})
 CANCEL_CODES = frozenset({202, 10148})  # "order cancelled" and "cannot cancel, already done"
-# ib_async files these warnings under the status ValidationError and keeps the order live; 321
-# ("Error validating request", e.g. an invalid account) before any acknowledgement means IB
-# never took the order.
+# On a warning code (399 held, 321, ...) ib_async sets the status ValidationError and keeps the
+# order live; a 321 ("Error validating request", e.g. an invalid account) before any
+# acknowledgement means IB never took the order.
 VALIDATION = "ValidationError"
 REFUSING_WARNINGS = frozenset({321})
 
