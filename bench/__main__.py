@@ -49,11 +49,28 @@ def main(argv: list[str] | None = None) -> int:
         metavar="REPORT_JSON",
         help="only rewrite the file from a saved report.json",
     )
+    parser.add_argument(
+        "--reuse",
+        action="append",
+        default=[],
+        metavar="NAME=JSON",
+        help="take benchmark NAME's result from the JSON its module wrote (--json) instead of "
+        "running it again, e.g. minute=results/minute.json after a quiet-hour minute run",
+    )
     args = parser.parse_args(argv)
     if args.render:
         args.output.write_text(render(json.loads(args.render.read_text())))
         return 0
     options = QUICK if args.quick else FULL
+    reused = {}
+    for item in args.reuse:
+        name, _, path = item.partition("=")
+        if name not in options and name not in ("backfill", "memory"):
+            parser.error(f"--reuse {item}: NAME is one of minute, backfill, sidecar, memory")
+        try:
+            reused[name] = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as error:
+            parser.error(f"--reuse {item}: cannot read the result ({error}); give a --json file")
     results_dir = args.results or Path(tempfile.mkdtemp(prefix="dt-bench-results-"))
     results_dir.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
@@ -70,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
         },
         "results": {},
         "errors": {},
+        "reused": {
+            name: str(Path(path)) for name, _, path in (r.partition("=") for r in args.reuse)
+        },
     }
     steps = {
         "minute": lambda: run_module(
@@ -82,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
         "memory": lambda: run_module("bench.memory", [], results_dir / "memory.json"),
     }
     for name, step in steps.items():
+        if name in reused:
+            print(f"== {name}: reused from {report['reused'][name]}", file=sys.stderr, flush=True)
+            report["results"][name] = reused[name]
+            continue
         print(f"== {name}: {report['commands'][name]}", file=sys.stderr, flush=True)
         try:
             report["results"][name] = step()

@@ -51,6 +51,12 @@ def render(report: dict) -> str:
     )
     for key, title, body in sections:
         out += [f"## {title}", "", f"`{report['commands'][key]}`", ""]
+        if key in report.get("reused", {}):
+            out += [
+                f"Run separately, before the others (`python -m bench --reuse {key}=FILE`); "
+                f"measured {results.get(key, {}).get('date', 'at an earlier time')}.",
+                "",
+            ]
         out += (
             [f"**Failed:** {errors[key]}", ""]
             if key in errors
