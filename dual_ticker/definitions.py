@@ -49,11 +49,13 @@ def build_resources(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> dict:
     }
 
 
-def build_definitions(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> dg.Definitions:
-    """`clock` is what runs use for "now" when untagged (backfills end at the close); in replay
-    mode the minute schedule maps wall ticks onto the recording with the shared replay clock."""
+def build_definitions(settings: Settings, clock: Clock | None = None) -> dg.Definitions:
+    """`clock` is what runs use for "now" (an untagged backfill ends there; the feeds judge
+    freshness and request size by it): by default the settings' clock, so in replay mode the
+    minute schedule and the runs read the same shared replay clock."""
     replay = settings.clock.mode == "replay"
-    schedule = build_minute_schedule(clock_from_settings(settings), replay)
+    clock = clock or clock_from_settings(settings)
+    schedule = build_minute_schedule(clock, replay)
     return dg.Definitions(
         assets=ASSETS,
         jobs=[minute_job],

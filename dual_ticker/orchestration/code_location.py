@@ -15,6 +15,7 @@ PACKAGE_DIR = Path(dual_ticker.__file__).resolve().parent
 MINUTE_JOB = "minute_job"
 
 _loaded: tuple[int, int] | None = None
+rehearsed_rows = 0  # rows the last warm-up's rehearsal featured (0: none yet)
 
 
 def source_fingerprint() -> tuple[int, int]:
@@ -24,16 +25,22 @@ def source_fingerprint() -> tuple[int, int]:
 
 
 def warm() -> None:
-    """Imports the definitions and builds what every run needs: repository, job, calendar."""
-    global _loaded
+    """Imports the definitions and builds what every run needs: repository, job, calendar; then
+    rehearses a minute run's data path in memory (the untimed warm-up run, writing nothing)."""
+    global _loaded, rehearsed_rows
     _loaded = source_fingerprint()  # before importing: an edit during the import shows next time
     from dual_ticker.definitions import defs
     from dual_ticker.orchestration.partitions import SESSIONS
+    from dual_ticker.pipeline.rehearsal import rehearse
+    from dual_ticker.settings import load_settings
 
     repository = defs.get_repository_def()
     job = repository.get_job(MINUTE_JOB)
     job.get_job_snapshot()
     SESSIONS.get_last_partition_key()
+    settings = load_settings()
+    order = [name for name in (settings.feeds.primary, settings.feeds.fallback) if name]
+    rehearsed_rows = rehearse(settings, order)
 
 
 def reload_if_changed() -> bool:

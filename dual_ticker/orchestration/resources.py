@@ -14,7 +14,7 @@ from dual_ticker.feeds.base import IntradayFeed
 from dual_ticker.feeds.bounded import BoundedFeed
 from dual_ticker.feeds.replay import ReplayFeed
 from dual_ticker.settings import Settings
-from dual_ticker.storage.database import connect, normalised_url
+from dual_ticker.storage.database import normalised_url, transaction
 from dual_ticker.storage.ready import open_database_at
 
 
@@ -35,12 +35,8 @@ class DatabaseResource(dg.ConfigurableResource):
 
     @contextmanager
     def transaction(self):
-        connection = connect(self.connection_url())
-        try:
-            with connection:
-                yield connection
-        finally:
-            connection.close()
+        with transaction(self.connection_url()) as connection:
+            yield connection
 
 
 class _OnFirstUse(IntradayFeed):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import select
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote, urlencode
@@ -107,12 +110,71 @@ def connect(url: str, timeout_seconds: int = 5) -> psycopg2.extensions.connectio
         ) from None
 
 
+KEPT_CONNECTIONS = 4  # idle connections a process keeps for its next transactions
+
+
+class _KeptConnections:
+    """This process's idle connections, reused by `transaction`: a minute run opens about a
+    dozen transactions, and a new connection costs more than most of their statements."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.idle: list[tuple[str, psycopg2.extensions.connection]] = []
+        # A forked child must neither use nor close (PQfinish writes to the shared socket) what
+        # its parent opened: kept referenced, never touched.
+        self.inherited: list = []
+        os.register_at_fork(after_in_child=self._forget_parents)
+
+    def _forget_parents(self) -> None:
+        self.lock = threading.Lock()
+        self.inherited.extend(self.idle)
+        self.idle = []
+
+    def take(self, url: str) -> psycopg2.extensions.connection | None:
+        while True:
+            with self.lock:
+                found = [i for i, (kept_url, _) in enumerate(self.idle) if kept_url == url]
+                if not found:
+                    return None
+                _, connection = self.idle.pop(found[-1])  # the most recently used
+            if _alive(connection):
+                return connection
+            connection.close()
+
+    def give_back(self, url: str, connection: psycopg2.extensions.connection) -> None:
+        if not _alive(connection):
+            connection.close()
+            return
+        with self.lock:
+            self.idle.append((url, connection))
+            surplus = self.idle[:-KEPT_CONNECTIONS]
+            self.idle = self.idle[-KEPT_CONNECTIONS:]
+        for _, connection in surplus:
+            connection.close()
+
+
+def _alive(connection: psycopg2.extensions.connection) -> bool:
+    """Open, outside a transaction, and not written to by the server while idle: the server
+    sends a closing notice when it terminates a connection (restart, pg_terminate_backend), and
+    we never LISTEN, so anything readable on an idle connection means it is gone."""
+    if connection.closed:
+        return False
+    if connection.get_transaction_status() != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+        return False
+    readable, _, _ = select.select([connection], [], [], 0)
+    return not readable
+
+
+_kept = _KeptConnections()
+
+
 @contextmanager
 def transaction(url: str):
-    """A connection whose work commits on success and rolls back on any error."""
-    connection = connect(url)
+    """A connection whose work commits on success and rolls back on any error; the connection
+    is kept for the process's next transaction on the same database."""
+    connection = _kept.take(url) or connect(url)
     try:
         with connection:
             yield connection
     finally:
-        connection.close()
+        _kept.give_back(url, connection)

@@ -1,0 +1,43 @@
+"""Dagster's storage keeps its connections (no new connection per event) and replaces one the
+server dropped while it sat idle, without checking every checkout."""
+
+from __future__ import annotations
+
+import psycopg2
+
+from dual_ticker.orchestration import instance as project_instance
+from dual_ticker.orchestration.instance import ProjectPostgresStorage
+
+
+def _storage(monkeypatch, database_url, test_home) -> ProjectPostgresStorage:
+    monkeypatch.setenv("DUAL_TICKER_DATABASE_URL", database_url)
+    monkeypatch.setenv("DUAL_TICKER_HOME", str(test_home))
+    return ProjectPostgresStorage.from_config_value(None, {"should_autocreate_tables": True})
+
+
+def _drop_other_connections(database_url) -> int:
+    with psycopg2.connect(database_url) as connection, connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0]
+
+
+def test_a_connection_dropped_while_idle_is_replaced(monkeypatch, database_url, test_home):
+    storage = _storage(monkeypatch, database_url, test_home)
+    assert storage.run_storage.get_runs() == []
+    assert _drop_other_connections(database_url) >= 1  # the kept connection, killed idle
+
+    monkeypatch.setattr(project_instance, "IDLE_PING_SECONDS", 0.0)  # it has been idle "long"
+    assert storage.run_storage.get_runs() == []
+
+
+def test_a_busy_connection_is_kept_not_reopened(monkeypatch, database_url, test_home):
+    storage = _storage(monkeypatch, database_url, test_home)
+    storage.run_storage.get_runs()
+    engine = storage.run_storage._engine
+    opened = engine.pool.checkedin() + engine.pool.checkedout()
+    for _ in range(20):
+        storage.run_storage.get_runs()
+    assert engine.pool.checkedin() + engine.pool.checkedout() == opened == 1
