@@ -1,6 +1,6 @@
-"""One price basis across NVDA's 10:1 split of 2024-06-10, through the asset graph on loopback: the
-recorded sessions re-dated around the split, NVDA's prices as traded (x10 before it), and both
-simulators serving their provider's basis (Alpha Vantage per `adjusted=`, Yahoo split-adjusted)."""
+"""One price basis across NVDA's 10:1 split of 2024-06-10, through the asset graph on loopback
+(support/splits.py): both simulators serve their provider's basis, Alpha Vantage per `adjusted=`,
+Yahoo split-adjusted."""
 
 import dagster as dg
 import pandas as pd
@@ -9,40 +9,25 @@ import pytest
 from dual_ticker.clock import FixedClock
 from dual_ticker.settings import load_settings
 from dual_ticker_tests.support.alpha_vantage_server import AlphaVantageSimulator
-from dual_ticker_tests.support.pipeline import (
-    check_evaluations,
-    materialize,
-    recorded,
-    scalar,
-    write_replay,
+from dual_ticker_tests.support.pipeline import check_evaluations, materialize, scalar
+from dual_ticker_tests.support.splits import (
+    AFTER_SPLIT,
+    BEFORE,
+    BEFORE_SPLIT,
+    RATIO,
+    SPLIT_DAY,
+    write_split_replay,
 )
 from dual_ticker_tests.support.yahoo_server import YahooSimulator
 
 CANARY = "CANARY-AV-KEY-5512"
-# Recorded sessions moved onto the split: Thursday, Friday before it, the Monday it took effect.
-REDATED = {"2020-12-16": "2024-06-06", "2020-12-17": "2024-06-07", "2020-12-18": "2024-06-10"}
-SPLIT_DAY, BEFORE = "2024-06-10", "2024-06-07"
-RATIO = 10
-AFTER_SPLIT = pd.Timestamp("2024-06-11 15:00", tz="UTC")
 MARKET_DATA = ["raw_bars", "validated_bars", "features", "dual_ticker_bars"]
-
-
-def as_traded(symbol: str) -> pd.DataFrame:
-    frame = recorded(symbol)
-    day = frame["timestamp"].str[:10]
-    frame = frame[day.isin(REDATED)].copy()
-    frame["timestamp"] = frame["timestamp"].str[:10].map(REDATED) + frame["timestamp"].str[10:]
-    if symbol == "NVDA":  # the recording is split-adjusted: as traded, the days before were x10
-        before = frame["timestamp"] < SPLIT_DAY
-        frame.loc[before, ["open", "high", "low", "close"]] *= RATIO
-        frame.loc[before, "volume"] = (frame.loc[before, "volume"] // RATIO).astype("int64")
-    return frame
 
 
 @pytest.fixture
 def world(monkeypatch, test_home, tmp_path):
     monkeypatch.setenv("ALPHAVANTAGE_API_KEY", CANARY)
-    replay = write_replay(tmp_path / "replay", {s: as_traded(s) for s in ("NVDA", "MSFT")})
+    replay = write_split_replay(tmp_path / "replay")
     with AlphaVantageSimulator(replay) as av, YahooSimulator(replay) as yahoo:
         for simulator in (av, yahoo):
             simulator.add_split("NVDA", SPLIT_DAY, RATIO)
@@ -173,7 +158,7 @@ def test_history_stored_before_the_split_blocks_the_split_day_until_fetched_agai
     world, embedded_database
 ):
     settings, av, yahoo = world
-    live = at(pd.Timestamp(f"{BEFORE} 21:00", tz="UTC"), av, yahoo)  # the split not yet known
+    live = at(BEFORE_SPLIT, av, yahoo)  # the split not yet known
     assert run(embedded_database, settings, BEFORE, live).success
     assert min(nvda_closes(embedded_database, BEFORE, "alpha_vantage")) > 1000
 
