@@ -44,11 +44,17 @@ def suspected_splits(history: pd.DataFrame, bars: pd.DataFrame) -> pd.DataFrame:
             "first_open": series.loc[hits, "open"].to_numpy(),
             "ratio": ratio[matched].round(4).to_numpy(),
             "split": [
-                f"{n:g}:1" if r >= 1 else f"1:{n:g}"
+                _label(n, forward=r >= 1)
                 for n, r in zip(nearest[matched], ratio[matched], strict=True)
             ],
         }
     )
+
+
+def _label(size: float, forward: bool) -> str:
+    """ "10:1" (ten new shares for one), "3:2"; a reverse split the other way round."""
+    new, old = (3, 2) if size == 1.5 else (int(size), 1)
+    return f"{new}:{old}" if forward else f"{old}:{new}"
 
 
 def what_to_do(splits: pd.DataFrame, price_basis: str) -> str:
