@@ -10,7 +10,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from dual_ticker.storage.database import UnsupportedDatabaseUrl, normalised_url
 
@@ -18,6 +18,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = PROJECT_ROOT / "config"
 ENVIRONMENTS = ("dev", "ci", "prod")
 FeedName = Literal["alpha_vantage", "yahoo_finance", "replay"]
+PriceBasis = Literal["adjusted", "raw"]
+PRICE_BASES = ("adjusted", "raw")
 DATABASE_URL_VARIABLE = "DUAL_TICKER_DATABASE_URL"
 LIVE_TRADING_VARIABLE = "DUAL_TICKER_LIVE_TRADING"
 
@@ -60,11 +62,36 @@ class FeedSettings(_Strict):
     failover_after_failures: int = Field(default=3, ge=1)
     failback_after_probes: int = Field(default=3, ge=1)
     probe_interval_seconds: int = Field(default=60, ge=5)
+    price_basis: PriceBasis = Field(
+        default="adjusted",
+        description="adjusted: split- and dividend-adjusted as of the fetch; raw: as traded",
+    )
+
+    @field_validator("price_basis", mode="before")
+    @classmethod
+    def _known_basis(cls, value):
+        if value not in PRICE_BASES:
+            raise ValueError(
+                "expected adjusted (split-adjusted, both feeds) or raw (as traded, Alpha Vantage "
+                "only); set one of them"
+            )
+        return value
 
     @model_validator(mode="after")
     def _fallback_differs(self) -> FeedSettings:
         if self.fallback is not None and self.fallback == self.primary:
             raise ValueError("feeds.fallback must differ from feeds.primary")
+        return self
+
+    @model_validator(mode="after")
+    def _basis_offered(self) -> FeedSettings:
+        # Yahoo's 1m prices are split-adjusted as of the request, and un-adjusting them would need
+        # every split from each bar up to now (a second request the 1m chart does not carry).
+        if self.price_basis == "raw" and "yahoo_finance" in (self.primary, self.fallback):
+            raise ValueError(
+                "price_basis raw is not offered by yahoo_finance (its 1m prices are "
+                "split-adjusted); use price_basis: adjusted, or take yahoo_finance out of feeds"
+            )
         return self
 
 

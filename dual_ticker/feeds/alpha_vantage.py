@@ -33,6 +33,8 @@ from dual_ticker.feeds.windows import (
 
 DEFAULT_BASE_URL = "https://www.alphavantage.co/query"
 COMPACT_BARS = 100
+# The `adjusted` parameter per price basis; literal strings, false must be sent explicitly.
+ADJUSTED = {"adjusted": "true", "raw": "false"}
 # Compact answers hold the latest 100 bars; ask for it only when the window lies well inside them.
 COMPACT_MARGIN_BARS = 10
 _APIKEY_IN_TEXT = re.compile(r"(apikey=)[^&\s\"'>]+", re.IGNORECASE)
@@ -67,7 +69,9 @@ def _tls() -> ssl.SSLContext:
 
 
 class AlphaVantageFeed(IntradayFeed):
-    """1-minute (or 5-minute) bars from TIME_SERIES_INTRADAY, regular session, adjusted.
+    """1-minute (or 5-minute) bars from TIME_SERIES_INTRADAY, regular session, on the configured
+    price basis: `adjusted` (the provider's default: split- and dividend-adjusted as of the request)
+    or `raw` (as traded).
 
     Live windows (starting within the latest ~90 bars of the clock's now) use outputsize=compact;
     anything older uses month=YYYY-MM with outputsize=full, one request per month touched.
@@ -83,6 +87,7 @@ class AlphaVantageFeed(IntradayFeed):
         *,
         interval: str = "1min",
         entitlement: str | None = "realtime",
+        price_basis: str = "adjusted",
         timeout_seconds: float = 10.0,
         retry_attempts: int = 3,
         retry_delay: float = 1.0,
@@ -103,6 +108,9 @@ class AlphaVantageFeed(IntradayFeed):
         self.interval = interval
         self.bar = INTERVALS[interval]
         self.entitlement = entitlement
+        if price_basis not in ADJUSTED:
+            raise ValueError(f"price_basis {price_basis!r} is not one of {', '.join(ADJUSTED)}")
+        self.price_basis = price_basis
         self.timeout_seconds = timeout_seconds
         self.deadline_seconds = deadline_seconds
         self.staleness = pd.Timedelta(staleness)
@@ -118,6 +126,7 @@ class AlphaVantageFeed(IntradayFeed):
         """Built from `FeedSettings` and `Endpoints`; keyword overrides win (e.g. clock=...)."""
         options = dict(
             entitlement=feeds.entitlement,
+            price_basis=feeds.price_basis,
             timeout_seconds=feeds.timeout_seconds,
             retry_attempts=feeds.retry_attempts,
             retry_delay=feeds.retry_delay,
@@ -177,7 +186,7 @@ class AlphaVantageFeed(IntradayFeed):
             "interval": self.interval,
             # Literal strings: the provider's default for both is true, and false must be sent.
             "extended_hours": "false",
-            "adjusted": "true",
+            "adjusted": ADJUSTED[self.price_basis],
             "datatype": "json",
             **extra,
         }

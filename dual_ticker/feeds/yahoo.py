@@ -86,6 +86,8 @@ class YahooFinanceFeed(IntradayFeed):
     `impersonate_browser` (default: on when curl_cffi is installed) uses yfinance's Chrome-like
     session, the one Yahoo accepts; off, a plain requests session (fine for the simulator).
     Fetches in one process take turns: yfinance shares one session and crumb between them.
+    Prices are split-adjusted as of the request (Yahoo adjusts 1m OHLC and volume; yfinance's
+    auto_adjust changes nothing without an adjclose): only the `adjusted` price basis is served.
     """
 
     name = FEED
@@ -103,11 +105,17 @@ class YahooFinanceFeed(IntradayFeed):
         staleness: pd.Timedelta = DEFAULT_STALENESS,
         clock: Clock = SYSTEM_CLOCK,
         impersonate_browser: bool = True,
+        price_basis: str = "adjusted",
         limiter: TokenBucket | None = None,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
     ):
+        if price_basis != "adjusted":
+            raise ValueError(
+                f"{FEED} serves only price_basis adjusted (its 1m prices are split-adjusted), "
+                f"not {price_basis!r}; use adjusted or another feed"
+            )
         self.cache_dir = Path(cache_dir)
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         self.base_url = base_url
@@ -132,6 +140,7 @@ class YahooFinanceFeed(IntradayFeed):
             retry_attempts=feeds.retry_attempts,
             retry_delay=feeds.retry_delay,
             deadline_seconds=feeds.deadline_seconds,
+            price_basis=feeds.price_basis,
         )
         return cls(cache_dir, endpoints.yahoo_base_url, **(options | overrides))
 

@@ -220,7 +220,7 @@ def stage_features(
                 connection, settings.data.symbols, bars["timestamp"].min(), warmup
             )
     featured = compute_features(history, bars)
-    report = features_report(featured, list(windows), settings)
+    report = features_report(featured, list(windows), settings, history)
     if report.blocked:
         record_report(connection, report, run_id)
     else:

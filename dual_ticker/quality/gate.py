@@ -12,6 +12,7 @@ from dual_ticker.quality import rules
 from dual_ticker.quality.bar_series import prefer_sources
 from dual_ticker.quality.rules import ERROR, MissingLimits, Outcome, Window
 from dual_ticker.quality.schemas import FeatureSchema, schema_failures
+from dual_ticker.quality.splits import suspected_splits, what_to_do
 from dual_ticker.settings import Settings
 
 RAW_BARS_CHECKS = {
@@ -246,7 +247,32 @@ def features_outcomes(featured: pd.DataFrame, settings: Settings) -> list[Outcom
     return [Outcome(name, "indicator_bounds", True, ERROR, "indicators within bounds", metadata)]
 
 
-def features_report(featured: pd.DataFrame, sessions: list[str], settings: Settings) -> GateReport:
-    """Indicator bounds over the run's features; each session of the run shares the outcome."""
+def features_report(
+    featured: pd.DataFrame,
+    sessions: list[str],
+    settings: Settings,
+    history: pd.DataFrame | None = None,
+) -> GateReport:
+    """Indicator bounds over the run's features, and no split between the warm-up `history` and
+    them; each session of the run shares the outcome."""
     outcomes = features_outcomes(featured, settings)
+    if history is not None and not featured.empty:
+        splits = suspected_splits(history, featured)
+        if len(splits):
+            outcomes = [_with_splits(o, splits, settings.feeds.price_basis) for o in outcomes]
     return GateReport("features", {key: outcomes for key in sessions})
+
+
+def _with_splits(outcome: Outcome, splits: pd.DataFrame, price_basis: str) -> Outcome:
+    """The indicator outcome failed by a split in its window: the indicators straddle two price
+    scales, whatever the bounds say, and the description says what to do first."""
+    shown = splits.astype({"before": str, "after": str}).head(rules.SAMPLE_ROWS)
+    text = what_to_do(splits, price_basis)
+    return Outcome(
+        outcome.check_name,
+        outcome.reason,
+        False,
+        ERROR,
+        text if outcome.passed else f"{text}; {outcome.description}",
+        {**outcome.metadata, "suspected_splits": shown.to_dict("records")},
+    )

@@ -11,7 +11,8 @@ labels = bar START), from recorded sessions up to the simulator's now, with faul
 
 Faults (`inject(kind, count=1, delay=..., lag=...)`): http_500, http_429, slow, hung,
 throttle_note, throttle_information, premium_information, error_message, malformed_json,
-empty_series, missing_series, stale.
+empty_series, missing_series, stale. Splits (`add_split`): adjusted=true (the default) serves
+split-adjusted prices as of now, adjusted=false the prices as traded.
 """
 
 from __future__ import annotations
@@ -121,6 +122,8 @@ class AlphaVantageSimulator(ProviderSimulator):
         symbol = params["symbol"].upper()
         lag = fault.lag if kind == "stale" else pd.Timedelta(0)
         bars = self.revealed(symbol, lag, regular_only=params.get("extended_hours") == "false")
+        if params.get("adjusted", "true") != "false":  # the provider's default is adjusted
+            bars = self.adjusted(symbol, bars)
         # A forming minute makes its bucket a forming bar too: served, not held back.
         bars = aggregate(
             bars,

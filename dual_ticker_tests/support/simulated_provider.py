@@ -8,6 +8,7 @@ revealed up to a settable "now", a log of the requests received, and faults inje
         server.serve_forming()                             # also the minute still forming at now
         server.set_body(b"<html>...")                      # every data request gets these bytes
         server.rewrite_bodies(lambda symbol, body: ...)    # edit each data answer's JSON body
+        server.add_split("NVDA", "2024-06-10", 10)          # adjusted prices from that open on
         ... server.url ... server.requests ... server.data_requests() ...
 """
 
@@ -92,6 +93,7 @@ class ProviderSimulator:
         self._requests: list[Request] = []
         self._release = threading.Event()
         self._rewrite: Callable[[str, dict], None] | None = None
+        self._splits: dict[str, list[tuple[pd.Timestamp, float]]] = {}
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -202,6 +204,31 @@ class ProviderSimulator:
         if edit is not None:
             edit(symbol, body)
         return body
+
+    def add_split(self, symbol: str, day: str, ratio: float) -> None:
+        """The provider learns of a split: `ratio` new shares for one, effective at `day`'s open.
+        Recordings are as traded; once now reaches the open, adjusted answers divide the prices of
+        every earlier bar by the ratio and multiply its volume (as both providers do)."""
+        effective = nyse().session_open(pd.Timestamp(day))
+        with self._lock:
+            self._splits.setdefault(symbol.upper(), []).append((effective, float(ratio)))
+
+    def splits(self, symbol: str) -> list[tuple[pd.Timestamp, float]]:
+        """The symbol's splits effective by now (all of them without a now): (open UTC, ratio)."""
+        now = self.now
+        with self._lock:
+            known = list(self._splits.get(symbol.upper(), []))
+        return [(at, ratio) for at, ratio in known if now is None or at <= now]
+
+    def adjusted(self, symbol: str, bars: pd.DataFrame) -> pd.DataFrame:
+        """The bars on the adjusted basis as of now: each split after a bar's start scales it."""
+        factor = pd.Series(1.0, index=bars.index)
+        for effective, ratio in self.splits(symbol):
+            factor[bars["timestamp"] < effective] *= ratio
+        prices = ["open", "high", "low", "close"]
+        adjusted = bars.assign(volume=(bars["volume"] * factor).round().astype("int64"))
+        adjusted[prices] = bars[prices].div(factor, axis=0).round(4)
+        return adjusted
 
     def clear(self) -> None:
         with self._lock:

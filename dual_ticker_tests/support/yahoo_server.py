@@ -12,7 +12,8 @@ HTTP 422 with Yahoo's error body.
         server.inject("http_500", count=2)   # yfinance asks twice on a 4xx/5xx answer
         server.data_requests()               # chart requests with period1/period2
 
-Faults: http_500, rate_limited (HTTP 429), slow, hung, malformed_json, empty, stale.
+Faults: http_500, rate_limited (HTTP 429), slow, hung, malformed_json, empty, stale. Splits
+(`add_split`): prices split-adjusted as of now, like Yahoo's, and the chart's events.splits.
 """
 
 from __future__ import annotations
@@ -62,6 +63,16 @@ def _period(start: pd.Timestamp, end: pd.Timestamp) -> dict:
         "start": _epoch(start),
         "end": _epoch(end),
         "gmtoffset": offset,
+    }
+
+
+def _split(effective: pd.Timestamp, ratio: float) -> dict:
+    """A split event as in the recorded chart (chart_v8_nvda_1d_2021_split.json)."""
+    return {
+        "date": _epoch(effective),
+        "numerator": ratio,
+        "denominator": 1,
+        "splitRatio": f"{ratio:g}:1",
     }
 
 
@@ -174,7 +185,7 @@ class YahooSimulator(ProviderSimulator):
         lag: pd.Timedelta = NO_LAG,
     ) -> dict:
         now = now - lag
-        bars = self.revealed(symbol, lag)
+        bars = self.adjusted(symbol, self.revealed(symbol, lag))  # Yahoo's 1m is split-adjusted
         bars = bars.assign(timestamp=bars["timestamp"].dt.tz_convert("UTC")).set_index("timestamp")
         shown = bars.index + pd.Timedelta(minutes=1) <= now
         if self.forming:
@@ -212,6 +223,9 @@ class YahooSimulator(ProviderSimulator):
             result["indicators"] = {"quote": [{}]}
             return body
         result["timestamp"] = stamps
+        splits = [(at, ratio) for at, ratio in self.splits(symbol) if start <= at < end]
+        if splits:
+            result["events"] = {"splits": {str(_epoch(at)): _split(at, r) for at, r in splits}}
         quote = {
             name: [None if row is None else float(row[name]) for row in rows]
             for name in ("open", "high", "low", "close")
