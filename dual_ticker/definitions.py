@@ -53,7 +53,9 @@ def build_definitions(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> dg.Def
     """`clock` is what runs use for "now" when untagged (backfills end at the close); in replay
     mode the minute schedule maps wall ticks onto the recording with the shared replay clock."""
     replay = settings.clock.mode == "replay"
-    schedule = build_minute_schedule(clock_from_settings(settings), replay)
+    schedule = build_minute_schedule(
+        clock_from_settings(settings), replay, settings.feeds.delay_minutes
+    )
     return dg.Definitions(
         assets=ASSETS,
         jobs=[minute_job],

@@ -20,6 +20,8 @@ ENVIRONMENTS = ("dev", "ci", "prod")
 FeedName = Literal["alpha_vantage", "yahoo_finance", "replay"]
 DATABASE_URL_VARIABLE = "DUAL_TICKER_DATABASE_URL"
 LIVE_TRADING_VARIABLE = "DUAL_TICKER_LIVE_TRADING"
+# Alpha Vantage's delayed entitlement serves intraday bars this many minutes after real time.
+DELAYED_ENTITLEMENT_MINUTES = 15
 
 
 class ConfigError(ValueError):
@@ -60,6 +62,13 @@ class FeedSettings(_Strict):
     failover_after_failures: int = Field(default=3, ge=1)
     failback_after_probes: int = Field(default=3, ge=1)
     probe_interval_seconds: int = Field(default=60, ge=5)
+
+    @property
+    def delay_minutes(self) -> int:
+        """How far behind real time the primary's bars arrive: live windows end this much before
+        the tick (a delayed Alpha Vantage key; 0 otherwise)."""
+        delayed = self.primary == "alpha_vantage" and self.entitlement == "delayed"
+        return DELAYED_ENTITLEMENT_MINUTES if delayed else 0
 
     @model_validator(mode="after")
     def _fallback_differs(self) -> FeedSettings:

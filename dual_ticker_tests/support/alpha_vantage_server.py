@@ -11,7 +11,8 @@ labels = bar START), from recorded sessions up to the simulator's now, with faul
 
 Faults (`inject(kind, count=1, delay=..., lag=...)`): http_500, http_429, slow, hung,
 throttle_note, throttle_information, premium_information, error_message, malformed_json,
-empty_series, missing_series, stale.
+empty_series, missing_series, stale. A request with `entitlement=delayed` is answered as the
+delayed tier: nothing newer than 15 minutes before now.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ FIXED_BODIES = {
     "error_message": ERROR_MESSAGE,
 }
 INTERVAL_MINUTES = {"1min": 1, "5min": 5}
+DELAYED = pd.Timedelta(minutes=15)
 COMPACT_BARS = 100
 
 
@@ -120,6 +122,8 @@ class AlphaVantageSimulator(ProviderSimulator):
             return _json(ERROR_MESSAGE)
         symbol = params["symbol"].upper()
         lag = fault.lag if kind == "stale" else pd.Timedelta(0)
+        if params.get("entitlement") == "delayed":  # the provider's delayed tier: 15 min behind
+            lag += DELAYED
         bars = self.revealed(symbol, lag, regular_only=params.get("extended_hours") == "false")
         # A forming minute makes its bucket a forming bar too: served, not held back.
         bars = aggregate(
