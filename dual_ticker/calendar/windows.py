@@ -26,9 +26,7 @@ def run_windows(
     windows = {}
     for key in sorted(keys):
         session = session_label(key)
-        as_of = session_as_of(
-            session, now, tagged_as_of, bar_minutes, max_bars, delay_minutes
-        )
+        as_of = session_as_of(session, now, tagged_as_of, bar_minutes, max_bars, delay_minutes)
         windows[key] = session_window(session, as_of)
     return windows
 

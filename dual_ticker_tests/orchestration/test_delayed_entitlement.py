@@ -92,7 +92,9 @@ def test_minute_runs_of_a_delayed_key_warn_and_land_bars_15_minutes_late(world, 
             # The bar ending 15 minutes before the tick is the newest: it arrived just now.
             assert latest_raw_bar(embedded_database, symbol) == tick - pd.Timedelta(minutes=16)
 
-    assert scalar(embedded_database, "SELECT count(*) FROM feed_requests WHERE outcome <> 'ok'") == 0
+    assert (
+        scalar(embedded_database, "SELECT count(*) FROM feed_requests WHERE outcome <> 'ok'") == 0
+    )
     assert not yahoo.data_requests()  # nothing failed over
     assert all(r.params["entitlement"] == "delayed" for r in av.data_requests())
     rows = contract_rows(embedded_database)
@@ -100,9 +102,7 @@ def test_minute_runs_of_a_delayed_key_warn_and_land_bars_15_minutes_late(world, 
     assert rows["timestamp"].max() == TICKS[-1] - pd.Timedelta(minutes=16)
 
 
-def test_a_delayed_key_runs_until_16_15_and_lands_the_sessions_last_bars(
-    world, embedded_database
-):
+def test_a_delayed_key_runs_until_16_15_and_lands_the_sessions_last_bars(world, embedded_database):
     settings, av, yahoo = world
     delay = settings.feeds.delay_minutes
     assert delay == 15

@@ -98,7 +98,9 @@ def test_the_forming_minute_is_stored_only_final(world, embedded_database, run):
         server.set_now(MID_MINUTE)
         served = server.revealed(symbol)
         partial = served[served["timestamp"] == FORMING.tz_convert("America/New_York")]
-        assert partial["volume"].iloc[0] < final_values(symbol, FORMING)["volume"]  # served, partial
+        assert (
+            partial["volume"].iloc[0] < final_values(symbol, FORMING)["volume"]
+        )  # served, partial
 
     # The tick 10:05 runs at 10:05:40 (the provider already has 10:05 forming); a manual
     # materialization at 10:05:40 has that as its as_of.
