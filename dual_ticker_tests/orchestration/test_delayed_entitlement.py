@@ -10,7 +10,9 @@ from dagster._utils.schedules import schedule_execution_time_iterator
 
 from dual_ticker.calendar.as_of import AS_OF_TAG
 from dual_ticker.clock import FixedClock
+from dual_ticker.orchestration.resources import DatabaseResource, FeedResource
 from dual_ticker.orchestration.schedules import build_minute_schedule, minute_request
+from dual_ticker.orchestration.sensors.failover import probe
 from dual_ticker.settings import load_settings
 from dual_ticker_tests.support.alpha_vantage_server import AlphaVantageSimulator
 from dual_ticker_tests.support.pipeline import check_evaluations, contract_rows, materialize, scalar
@@ -128,3 +130,23 @@ def test_a_delayed_key_runs_until_16_15_and_lands_the_sessions_last_bars(world, 
     for symbol in settings.data.symbols:
         own = rows[rows["symbol"] == symbol]
         assert own["timestamp"].max() == new_york("15:59").tz_convert("UTC"), symbol
+
+
+def test_the_failover_probe_of_a_delayed_key_finds_it_healthy(world, embedded_database):
+    """While failed over, the sensor probes the primary: a delayed key's latest bars are 15
+    minutes old by design, so the probe asks for those and the system can switch back."""
+    settings, av, yahoo = world
+    moment = TICKS[0] + RUNS_AFTER_TICK
+    av.set_now(moment)
+    clock = FixedClock(moment)
+    feeds = FeedResource(
+        primary="alpha_vantage",
+        fallback="yahoo_finance",
+        replay_dir=str(settings.replay_dir),
+        alphavantage_api_key=CANARY,
+    )
+    database = DatabaseResource(url=embedded_database, home=str(settings.home))
+    assert probe(feeds, settings, clock, database)
+    assert (
+        scalar(embedded_database, "SELECT count(*) FROM feed_requests WHERE outcome <> 'ok'") == 0
+    )
