@@ -55,7 +55,7 @@ def build_definitions(settings: Settings, clock: Clock | None = None) -> dg.Defi
     minute schedule and the runs read the same shared replay clock."""
     replay = settings.clock.mode == "replay"
     clock = clock or clock_from_settings(settings)
-    schedule = build_minute_schedule(clock, replay)
+    schedule = build_minute_schedule(clock, replay, settings.feeds.delay_minutes)
     return dg.Definitions(
         assets=ASSETS,
         jobs=[minute_job],

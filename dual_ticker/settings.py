@@ -22,6 +22,8 @@ PriceBasis = Literal["adjusted", "raw"]
 PRICE_BASES = ("adjusted", "raw")
 DATABASE_URL_VARIABLE = "DUAL_TICKER_DATABASE_URL"
 LIVE_TRADING_VARIABLE = "DUAL_TICKER_LIVE_TRADING"
+# Alpha Vantage's delayed entitlement serves intraday bars this many minutes after real time.
+DELAYED_ENTITLEMENT_MINUTES = 15
 
 
 class ConfigError(ValueError):
@@ -76,6 +78,13 @@ class FeedSettings(_Strict):
                 "only); set one of them"
             )
         return value
+
+    @property
+    def delay_minutes(self) -> int:
+        """How far behind real time the primary's bars arrive: live windows end this much before
+        the tick (a delayed Alpha Vantage key; 0 otherwise)."""
+        delayed = self.primary == "alpha_vantage" and self.entitlement == "delayed"
+        return DELAYED_ENTITLEMENT_MINUTES if delayed else 0
 
     @model_validator(mode="after")
     def _fallback_differs(self) -> FeedSettings:

@@ -19,13 +19,14 @@ def run_windows(
     tagged_as_of: str | None,
     bar_minutes: int,
     max_bars: int | None,
+    delay_minutes: int = 0,
 ) -> dict[str, Window]:
     """The run's sessions in order, each with its as_of (the tick for live runs, else the close,
-    never past `now`)."""
+    never past `now`; `delay_minutes` earlier for a delayed feed)."""
     windows = {}
     for key in sorted(keys):
         session = session_label(key)
-        as_of = session_as_of(session, now, tagged_as_of, bar_minutes, max_bars)
+        as_of = session_as_of(session, now, tagged_as_of, bar_minutes, max_bars, delay_minutes)
         windows[key] = session_window(session, as_of)
     return windows
 

@@ -37,6 +37,8 @@ COMPACT_BARS = 100
 ADJUSTED = {"adjusted": "true", "raw": "false"}
 # Compact answers hold the latest 100 bars; ask for it only when the window lies well inside them.
 COMPACT_MARGIN_BARS = 10
+# The delayed entitlement's bars arrive this late (settings.DELAYED_ENTITLEMENT_MINUTES).
+DELAYED_BY = pd.Timedelta(minutes=15)
 _APIKEY_IN_TEXT = re.compile(r"(apikey=)[^&\s\"'>]+", re.IGNORECASE)
 log = logging.getLogger(__name__)
 
@@ -172,8 +174,10 @@ class AlphaVantageFeed(IntradayFeed):
         delivered = delivered.drop_duplicates(ignore_index=True)
         stamps = delivered["timestamp"]
         complete = delivered[(stamps + self.bar <= as_of) | stamps.isna()]
-        fresh_by = min(as_of, end, now)
-        if now - fresh_by <= self.staleness:
+        # A delayed key has nothing newer than now - 15 min: fresh means fresh by then.
+        latest = now - (DELAYED_BY if self.entitlement == "delayed" else pd.Timedelta(0))
+        fresh_by = min(as_of, end, latest)
+        if latest - fresh_by <= self.staleness:
             ensure_fresh(complete, FEED, symbol, fresh_by, self.staleness, self.bar)
         window = complete_in_window(complete, start, end, as_of, self.bar)
         require_bars(window, FEED, symbol, start, min(end, as_of))

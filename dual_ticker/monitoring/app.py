@@ -70,7 +70,7 @@ def create_app(database_url: str, settings: Settings, clock: Clock) -> FastAPI:
             []
             if snapshot is None
             else [
-                judge(symbol, start, now, bar, cap)
+                judge(symbol, start, now, bar, cap, settings.feeds.delay_minutes)
                 for symbol, start in snapshot.latest_bar_start.items()
             ]
         )

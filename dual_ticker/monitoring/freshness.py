@@ -77,9 +77,11 @@ def judge(
     now: pd.Timestamp,
     bar_minutes: int,
     max_bars: int | None = None,
+    delay_minutes: int = 0,
 ) -> Freshness:
-    """Freshness of one symbol from the start of its latest stored bar (None: no bars)."""
-    required = required_bar_end(now, bar_minutes, max_bars)
+    """Freshness of one symbol from the start of its latest stored bar (None: no bars); with a
+    delayed feed (feeds.delay_minutes), judged as of that much before now."""
+    required = required_bar_end(now - pd.Timedelta(minutes=delay_minutes), bar_minutes, max_bars)
     if latest_start is None:
         return Freshness(symbol, None, required, None)
     end = pd.Timestamp(latest_start).tz_convert("UTC") + pd.Timedelta(minutes=bar_minutes)

@@ -47,6 +47,7 @@ def for_run(tags: dict[str, str], settings: Settings, clock: Clock) -> RunSessio
         tags.get(AS_OF_TAG),
         settings.data.bar_size,
         settings.data.max_bars_per_test,
+        settings.feeds.delay_minutes,
     )
     live = AS_OF_TAG in tags and all(w.as_of < w.closed for w in windows.values())
     return RunSessions(windows, live)

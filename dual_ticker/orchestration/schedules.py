@@ -30,20 +30,24 @@ minute_job = dg.define_asset_job(
 
 
 def minute_request(
-    tick: pd.Timestamp, wall: pd.Timestamp | None = None
+    tick: pd.Timestamp, wall: pd.Timestamp | None = None, delay_minutes: int = 0
 ) -> dg.RunRequest | dg.SkipReason:
-    """A run for the tick if a bar completes then: open < tick <= close of a session.
+    """A run for the tick if a bar arrives then: open < tick - delay <= close of a session.
 
     `wall`: in replay the wall-clock tick, so a replay started again gets new run keys.
+    `delay_minutes`: a delayed feed's bars arrive that late, so its ticks run that much later
+    (09:46-16:15 for 15 minutes: the session's last bars are picked up after the close).
     """
     tick = tick.tz_convert(NEW_YORK)
     day = tick.normalize().tz_localize(None)
     if not is_session(day):
         return dg.SkipReason(f"{day.date()} is not an NYSE session")
-    opened, closed = session_open(day), session_close(day)
+    delay = pd.Timedelta(minutes=delay_minutes)
+    opened, closed = session_open(day) + delay, session_close(day) + delay
     if not opened < tick <= closed:
+        hours = "regular hours" if not delay_minutes else f"regular hours {delay_minutes} min late"
         return dg.SkipReason(
-            f"{tick:%H:%M} is outside {day.date()}'s regular hours "
+            f"{tick:%H:%M} is outside {day.date()}'s {hours} "
             f"({opened.tz_convert(NEW_YORK):%H:%M}-{closed.tz_convert(NEW_YORK):%H:%M})"
         )
     key = str(day.date())
@@ -58,16 +62,19 @@ def minute_request(
 
 
 def build_minute_schedule(
-    clock: Clock = SYSTEM_CLOCK, replay: bool = False
+    clock: Clock = SYSTEM_CLOCK, replay: bool = False, delay_minutes: int = 0
 ) -> dg.ScheduleDefinition:
     """Every minute of NYSE hours; in replay, every wall minute mapped onto the recording (and on
-    by default, so `make run` plays the recorded day as if live)."""
+    by default, so `make run` plays the recorded day as if live). A delayed feed's minutes run
+    `delay_minutes` later (feeds.delay_minutes, at most 59)."""
+    last_hour = "0 16 * * 1-5" if not delay_minutes else f"0-{delay_minutes} 16 * * 1-5"
 
     @dg.schedule(
         name="minute_schedule",
         job=minute_job,
-        # Live: ticks 09:00-16:00 New York, the calendar gates them. Replay: every wall minute.
-        cron_schedule="* * * * *" if replay else ["* 9-15 * * 1-5", "0 16 * * 1-5"],
+        # Live: ticks 09:00-16:00 (-16:15 delayed) New York, the calendar gates them. Replay:
+        # every wall minute.
+        cron_schedule="* * * * *" if replay else ["* 9-15 * * 1-5", last_hour],
         execution_timezone=NEW_YORK,
         default_status=dg.DefaultScheduleStatus.RUNNING
         if replay
@@ -77,7 +84,7 @@ def build_minute_schedule(
     def minute_schedule(context: dg.ScheduleEvaluationContext):
         wall = pd.Timestamp(context.scheduled_execution_time)
         if not replay:
-            return minute_request(wall)
-        return minute_request(clock.recorded_time(wall).floor("min"), wall)
+            return minute_request(wall, delay_minutes=delay_minutes)
+        return minute_request(clock.recorded_time(wall).floor("min"), wall, delay_minutes)
 
     return minute_schedule

@@ -142,7 +142,9 @@ def raw_bars_report(
 
     def freshness(name):
         if live:
-            return rules.check_freshness(bars, windows, symbols, v.max_staleness_minutes, name)
+            return rules.check_freshness(
+                bars, windows, symbols, v.max_staleness_minutes, name, settings.feeds.delay_minutes
+            )
         idle = "not a live run: freshness not judged"
         return {key: Outcome(name, "timestamp", True, rules.WARN, idle) for key in keys}
 

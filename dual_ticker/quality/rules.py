@@ -150,10 +150,16 @@ def check_timestamps(
 
 
 def check_freshness(
-    bars: pd.DataFrame, windows: dict[str, Window], symbols, max_minutes: int, check: str
+    bars: pd.DataFrame,
+    windows: dict[str, Window],
+    symbols,
+    max_minutes: int,
+    check: str,
+    delay_minutes: int = 0,
 ) -> dict[str, Outcome]:
     """Live runs: each symbol's latest bar ends within the limit of as_of (WARN: a halted symbol
-    must not stop the other; a dead feed is the failover sensor's to handle)."""
+    must not stop the other; a dead feed is the failover sensor's to handle). With a delayed feed
+    the run's as_of is already `delay_minutes` before the tick: every live run WARNs that reason."""
     latest = (
         bars.groupby(["session", "symbol"])["timestamp"].max()
         if len(bars)
@@ -164,6 +170,11 @@ def check_freshness(
     def problems(key):
         text, lags[key] = [], {}
         as_of = windows[key].as_of
+        if delay_minutes:
+            text.append(
+                f"delayed entitlement: bars arrive {delay_minutes} min late "
+                f"(live data ends at {as_of}, {delay_minutes} min before the tick)"
+            )
         for symbol in symbols:
             last = latest.get((key, symbol))
             lag = None if last is None else as_of - (last + pd.Timedelta(minutes=1))
@@ -181,7 +192,11 @@ def check_freshness(
         lambda _: WARN,
         problems,
         "latest bars fresh",
-        lambda key: {"lag_seconds": lags[key], "max_staleness_minutes": max_minutes},
+        lambda key: {
+            "lag_seconds": lags[key],
+            "max_staleness_minutes": max_minutes,
+            "delay_minutes": delay_minutes,
+        },
     )
 
 

@@ -62,3 +62,11 @@ def test_capped_sessions_end_early_and_no_bars_is_never_fresh():
     assert required_bar_end(utc("2020-12-01 17:00"), 5, max_bars=6) == utc("2020-12-01 10:00")
     empty = judge("NVDA", None, utc("2020-12-01 17:00"), 1)
     assert not empty.fresh and empty.age_seconds is None
+
+
+def test_a_delayed_feed_is_fresh_when_its_bars_are_as_late_as_its_entitlement():
+    now = utc("2020-12-01 11:00:30")
+    latest = utc("2020-12-01 10:43")  # ended 10:44: a delayed key's newest bar at 11:00
+    assert not judge("NVDA", latest, now, 1).fresh
+    assert judge("NVDA", latest, now, 1, delay_minutes=15).fresh
+    assert not judge("NVDA", utc("2020-12-01 10:38"), now, 1, delay_minutes=15).fresh

@@ -12,7 +12,8 @@ labels = bar START), from recorded sessions up to the simulator's now, with faul
 Faults (`inject(kind, count=1, delay=..., lag=...)`): http_500, http_429, slow, hung,
 throttle_note, throttle_information, premium_information, error_message, malformed_json,
 empty_series, missing_series, stale. Splits (`add_split`): adjusted=true (the default) serves
-split-adjusted prices as of now, adjusted=false the prices as traded.
+split-adjusted prices as of now, adjusted=false the prices as traded. A request with
+`entitlement=delayed` is answered as the delayed tier: nothing newer than 15 minutes before now.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ FIXED_BODIES = {
     "error_message": ERROR_MESSAGE,
 }
 INTERVAL_MINUTES = {"1min": 1, "5min": 5}
+DELAYED = pd.Timedelta(minutes=15)
 COMPACT_BARS = 100
 
 
@@ -121,6 +123,8 @@ class AlphaVantageSimulator(ProviderSimulator):
             return _json(ERROR_MESSAGE)
         symbol = params["symbol"].upper()
         lag = fault.lag if kind == "stale" else pd.Timedelta(0)
+        if params.get("entitlement") == "delayed":  # the provider's delayed tier: 15 min behind
+            lag += DELAYED
         bars = self.revealed(symbol, lag, regular_only=params.get("extended_hours") == "false")
         if params.get("adjusted", "true") != "false":  # the provider's default is adjusted
             bars = self.adjusted(symbol, bars)

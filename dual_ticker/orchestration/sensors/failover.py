@@ -23,10 +23,16 @@ def probe(
     """One small live request to the primary, recorded like any other request."""
     client = feeds.client(feeds.primary, settings, clock)
     symbol, now = settings.data.symbols[0], clock.now()
+    latest = now - pd.Timedelta(minutes=settings.feeds.delay_minutes)  # a delayed key's newest
     attempts: list[tuple] = []
     try:
         fetch_with_failover(
-            symbol, now - PROBE_WINDOW, now, now, [client], lambda *a, log=attempts: log.append(a)
+            symbol,
+            latest - PROBE_WINDOW,
+            latest,
+            latest,
+            [client],
+            lambda *a, log=attempts: log.append(a),
         )
         healthy = True
     except FeedError:
