@@ -178,7 +178,9 @@ def test_repeated_gate_failures_of_the_primary_switch_the_feed_once(world, embed
     messages = []
     for minute in pd.date_range(f"{SESSION} 09:45", periods=3, freq="1min", tz=NEW_YORK):
         av.serve_bad_bar("MSFT", minute - pd.Timedelta(minutes=1))  # the newest bar is bad
-        result = _tick(embedded_database, settings, clock, instance, (av, yahoo), minute)
+        result = _tick(
+            embedded_database, settings, clock, instance, (av, yahoo), str(minute.tz_localize(None))
+        )
         assert result.success, minute  # Yahoo served each window the primary delivered bad
         with dg.build_sensor_context(resources=resources, instance=instance) as context:
             messages.append(feed_failover_sensor(context).skip_message)
@@ -187,7 +189,8 @@ def test_repeated_gate_failures_of_the_primary_switch_the_feed_once(world, embed
     switches = [message for message in messages if "feed switch" in message]
     assert len(switches) == 1
     assert switches[0].startswith("feed switch #1: alpha_vantage -> yahoo_finance")
+    assert "deliveries the gate rejected" in switches[0]
     assert scalar(embedded_database, "SELECT active_feed FROM feed_state") == "yahoo_finance"
     assert scalar(embedded_database, "SELECT count(*) FROM alerts WHERE kind = 'feed_switch'") == 1
     [post] = hook.wait_for(1)
-    assert "feed_switch" in post["text"] and len(hook.delivered()) == 1
+    assert "feed_switch" in post["text"] and len(hook.delivered) == 1
