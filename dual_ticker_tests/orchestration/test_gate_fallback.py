@@ -87,7 +87,7 @@ def _raw_sources(database_url) -> pd.DataFrame:
 
 
 def _raw_metadata(result) -> dict:
-    [materialization] = result.asset_materializations_for_node("raw_bars")
+    materialization = result.asset_materializations_for_node("raw_bars")[0]  # one per partition
     return {key: value.value for key, value in materialization.metadata.items()}
 
 
@@ -194,3 +194,33 @@ def test_repeated_gate_failures_of_the_primary_switch_the_feed_once(world, embed
     assert scalar(embedded_database, "SELECT count(*) FROM alerts WHERE kind = 'feed_switch'") == 1
     [post] = hook.wait_for(1)
     assert "feed_switch" in post["text"] and len(hook.delivered) == 1
+
+
+def test_a_range_refetches_only_its_blocked_session_from_yahoo(world, embedded_database):
+    settings, av, yahoo, _ = world
+    settings = settings.model_copy(
+        update={"data": settings.data.model_copy(update={"backfill_chunk_sessions": 1})}
+    )
+    after = pd.Timestamp(f"{SESSION} 16:05", tz=NEW_YORK).tz_convert("UTC")
+    for simulator in (av, yahoo):
+        simulator.set_now(after)
+    av.serve_bad_bar("MSFT", BAD)
+
+    result = materialize(
+        embedded_database, settings, ("2020-11-30", SESSION), clock=FixedClock(after)
+    )
+
+    assert result.success
+    sources = scalar(
+        embedded_database,
+        """SELECT json_object_agg(session, sources) FROM (
+               SELECT session::text, array_agg(DISTINCT data_source) AS sources
+               FROM raw_bars GROUP BY session) s""",
+    )
+    assert sources == {"2020-11-30": ["alpha_vantage"], SESSION: ["yahoo_finance"]}
+    contract = contract_rows(embedded_database)
+    days = contract["timestamp"].dt.tz_convert(NEW_YORK).dt.strftime("%Y-%m-%d")
+    assert set(contract.loc[days == SESSION, "data_source"]) == {"yahoo_finance"}
+    assert len(contract) == 2 * 2 * 390
+    assert _raw_metadata(result)["served_by_fallback"] == {SESSION: "yahoo_finance"}
+    assert {row["session"] for row in quarantined(embedded_database)} == {SESSION}
