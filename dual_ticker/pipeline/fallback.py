@@ -84,6 +84,7 @@ def _land_retry(connection, first, first_report, second, retry, fallback, gate) 
     """The held sessions: the second delivery where it passes (and brings every symbol the first
     did), the first one, blocked, elsewhere; the delivery not landed goes to quarantine."""
     savepoint(connection, "retry")
+    _supersede(connection, first, first_report, fallback)
     clean, report = steps.land_and_gate(connection, second, retry, *gate)
     second_report = report
     served = {
@@ -93,6 +94,7 @@ def _land_retry(connection, first, first_report, second, retry, fallback, gate) 
     }
     if len(served) < len(retry):
         rollback_to(connection, "retry")
+        _supersede(connection, _of(first, served), first_report, fallback)
         unserved = [key for key in retry if key not in served]
         landed = pd.concat([_of(second, served), _of(first, unserved)], ignore_index=True)
         clean, report = steps.land_and_gate(connection, landed, retry, *gate)
@@ -109,6 +111,22 @@ def _land_retry(connection, first, first_report, second, retry, fallback, gate) 
         else:
             _refuse(connection, _of(second, [key]), second_report, "both failed", gate)
     return Landing(clean, _annotated(report, reports), served, verdicts)
+
+
+def _supersede(connection, first: pd.DataFrame, report: GateReport, fallback: str) -> None:
+    """Rejected rows stored earlier at the minutes the refused delivery sent again would have been
+    replaced by it: they go to quarantine rather than keep blocking the sessions."""
+    readable = first[first["timestamp"].notna()]
+    for key, rows in readable.groupby("session"):
+        blocking = [outcome for outcome in report.by_session[key] if outcome.blocks]
+        why = f"stored, rejected; its feed sent the minute again, refused, and {fallback} served it"
+        raw_bars.quarantine_rejected(
+            connection,
+            steps.delivered_by(rows)[key],
+            rows[["symbol", "timestamp"]],
+            blocking[0].check_name,
+            why,
+        )
 
 
 def _land(connection, delivery, windows, gate) -> tuple[pd.DataFrame, GateReport]:

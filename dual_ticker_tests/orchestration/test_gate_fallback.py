@@ -224,3 +224,24 @@ def test_a_range_refetches_only_its_blocked_session_from_yahoo(world, embedded_d
     assert len(contract) == 2 * 2 * 390
     assert _raw_metadata(result)["served_by_fallback"] == {SESSION: "yahoo_finance"}
     assert {row["session"] for row in quarantined(embedded_database)} == {SESSION}
+
+
+def test_a_session_blocked_on_both_lands_from_yahoo_once_yahoo_is_good(world, embedded_database):
+    settings, av, yahoo, _ = world
+    clock, instance = FixedClock(BAD), dg.DagsterInstance.ephemeral()
+    av.serve_bad_bar("MSFT", BAD)
+    yahoo.serve_bad_bar("MSFT", BAD)
+    blocked = _tick(embedded_database, settings, clock, instance, (av, yahoo), f"{SESSION} 10:00")
+    assert not blocked.success and not check_evaluations(blocked)[OHLC].passed
+
+    yahoo.clear()  # Alpha Vantage still sends the bad bar; its rows stored by the blocked run
+    result = _tick(embedded_database, settings, clock, instance, (av, yahoo), f"{SESSION} 10:01")
+
+    assert result.success
+    raw = _raw_sources(embedded_database)
+    assert set(raw["data_source"]) == {"yahoo_finance"} and set(raw["gate_status"]) == {"passed"}
+    assert len(contract_rows(embedded_database)) == 2 * 31
+    kept = pd.DataFrame(quarantined(embedded_database))
+    stored_before = kept[kept["run_id"] == blocked.run_id]
+    assert set(stored_before["data_source"]) == {"alpha_vantage", "yahoo_finance"}
+    assert (kept["data_source"] == "alpha_vantage").sum() == 2 * 30 + 2 * 31  # none lost
