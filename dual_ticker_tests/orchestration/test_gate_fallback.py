@@ -245,3 +245,38 @@ def test_a_session_blocked_on_both_lands_from_yahoo_once_yahoo_is_good(world, em
     stored_before = kept[kept["run_id"] == blocked.run_id]
     assert set(stored_before["data_source"]) == {"alpha_vantage", "yahoo_finance"}
     assert (kept["data_source"] == "alpha_vantage").sum() == 2 * 30 + 2 * 31  # none lost
+
+
+def test_a_chunk_lands_what_yahoo_serves_and_blocks_what_both_send_bad(world, embedded_database):
+    settings, av, yahoo, _ = world
+    earlier = BAD - pd.Timedelta(days=1)  # 2020-11-30, same minute
+    after = pd.Timestamp(f"{SESSION} 16:05", tz=NEW_YORK).tz_convert("UTC")
+    for simulator in (av, yahoo):
+        simulator.set_now(after)
+    av.rewrite_bodies(
+        lambda symbol, body: (
+            [av.swap_high_low(body, t) for t in (earlier, BAD)] if symbol == "MSFT" else None
+        )
+    )
+    yahoo.serve_bad_bar("MSFT", earlier)
+
+    result = materialize(
+        embedded_database, settings, ("2020-11-30", SESSION), clock=FixedClock(after)
+    )
+
+    assert not result.success
+    ohlc = check_evaluations(result)[OHLC]
+    assert not ohlc.passed and ohlc.metadata["failing_sessions"].value == ["2020-11-30"]
+    sources = scalar(
+        embedded_database,
+        """SELECT json_object_agg(session, sources) FROM (
+               SELECT session::text, array_agg(DISTINCT data_source || ':' || gate_status)
+                      AS sources FROM raw_bars GROUP BY session) s""",
+    )
+    assert sources == {
+        "2020-11-30": ["alpha_vantage:rejected"],
+        SESSION: ["yahoo_finance:passed"],
+    }
+    metadata = _raw_metadata(result)
+    assert metadata["served_by_fallback"] == {SESSION: "yahoo_finance"}
+    assert metadata["gate_verdicts_by_source"]["2020-11-30"]["yahoo_finance"].startswith("rejected")
