@@ -100,9 +100,9 @@ def _land_retry(connection, first, first_report, second, retry, fallback, gate) 
         clean, report = steps.land_and_gate(connection, landed, retry, *gate)
     reports, verdicts = {}, {}
     for key in retry:
-        primary = steps.delivered_by(_of(first, [key]))[key]
-        reports[key] = {primary: first_report}
-        verdicts[key] = {primary: _verdict(first_report, key), fallback: NOTHING}
+        first_source = steps.delivered_by(_of(first, [key]))[key]
+        reports[key] = {first_source: first_report}
+        verdicts[key] = {first_source: _verdict(first_report, key), fallback: NOTHING}
         if not _of(second, [key]).empty:
             reports[key][fallback] = second_report
             verdicts[key][fallback] = _verdict(second_report, key)
