@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 NOT_A_FAILURE = {"ok", "out_of_range"}  # a window the feed cannot serve says nothing of its health
+GATE_FAILED = "gate_failed"  # a request answered with data the quality gate rejected
 
 
 @dataclass(frozen=True)
@@ -52,9 +53,11 @@ def after_requests(
     state = replace(state, consecutive_failures=failures)
     if state.active != primary or fallback is None or failures < threshold:
         return state, None
-    switch = Switch(
-        state.switches + 1, primary, fallback, f"{failures} consecutive failed requests"
+    rejected = outcomes_newest_first[:failures].count(GATE_FAILED)
+    why = f"{failures} consecutive failed requests" + (
+        f", {rejected} of them deliveries the gate rejected" if rejected else ""
     )
+    switch = Switch(state.switches + 1, primary, fallback, why)
     return replace(state, active=fallback, switches=switch.number, healthy_probes=0), switch
 
 

@@ -6,12 +6,13 @@ few statements, and data walks feed -> gate -> features -> contract once."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import pandas as pd
 
 from dual_ticker.calendar.nyse import NEW_YORK, is_session, new_york_dates
 from dual_ticker.features.indicators import compute_features
-from dual_ticker.feeds.base import BAR_COLUMNS, FeedEmpty, IntradayFeed, empty_bars
+from dual_ticker.feeds.base import BAR_COLUMNS, FeedEmpty, FeedError, IntradayFeed, empty_bars
 from dual_ticker.feeds.failover import fetch_with_failover
 from dual_ticker.quality import quarantine
 from dual_ticker.quality.bar_series import aggregate
@@ -58,9 +59,11 @@ def fetch_missing(
     clients: Sequence[IntradayFeed],
     run_id: str | None,
     warn: Callable[[str], None] = lambda message: None,
+    give_up: bool = False,
 ) -> pd.DataFrame:
     """What each symbol lacks up to each session's as_of, in one request window per symbol, from
-    the first feed that delivers; every attempt recorded in feed health."""
+    the first feed that delivers; every attempt recorded in feed health. With `give_up`, a symbol
+    no feed delivers brings nothing (warned) instead of failing the run."""
     with connection_factory() as connection:
         stored = raw_bars.stored_starts(connection, list(windows), symbols)
     deliveries = []
@@ -78,6 +81,11 @@ def fetch_missing(
             bars = result.bars
         except FeedEmpty as empty:  # nothing traded yet: absent minutes are never fabricated
             warn(str(empty))
+            bars = empty_bars()
+        except FeedError as failed:
+            if not give_up:
+                raise
+            warn(str(failed))
             bars = empty_bars()
         finally:
             with connection_factory() as connection:
@@ -115,29 +123,36 @@ def _within(bars: pd.DataFrame, lacking: dict[str, tuple]) -> pd.DataFrame:
     return bars[keep].assign(session=session[keep].to_numpy()).reset_index(drop=True)
 
 
-def land_and_gate(
+@dataclass(frozen=True)
+class Judged:
+    """A delivery's verdict before anything is written: its bars, the minutes it held twice
+    differently, its rows that are no bars, the stored rows it leaves in place, the gate report."""
+
+    clean: pd.DataFrame
+    clashes: pd.DataFrame
+    flagged: object
+    quarantined: pd.DataFrame
+    stored: pd.DataFrame
+    report: GateReport
+
+
+def judge(
     connection,
     delivery: pd.DataFrame,
     windows: dict[str, Window],
     settings: Settings,
     source_order: list[str],
-    run_id: str | None,
-    fetched_at,
     live: bool,
-) -> tuple[pd.DataFrame, GateReport]:
-    """Lands a delivery in raw_bars and gates the sessions, in the caller's transaction: the rules
-    run on the stored rows with the delivery merged in, the delivery is stored with its verdict,
-    earlier rows whose verdict changed are re-marked (with the run and the reason), failures are
-    recorded by reason. Exact repeats are dropped; minutes delivered twice differently are flagged.
-    Rows that are no bars (quality.quarantine) are kept in quarantine and block their check."""
-    symbols = settings.data.symbols
+) -> Judged:
+    """Gates the sessions as landing the delivery would (the rules run on the stored rows with
+    the delivery merged in), writing nothing."""
     bars, quarantined = quarantine.split(delivery)
     clean, clashes = delivery_conflicts(bars)
     keys = ["symbol", "timestamp", "data_source"]
     flagged = (
         clean.set_index(keys).index.isin(clashes.set_index(keys).index) if len(clashes) else False
     )
-    stored = raw_bars.rows(connection, list(windows), symbols)
+    stored = raw_bars.rows(connection, list(windows), settings.data.symbols)
     if len(clean) and len(stored):
         stored = stored[~stored.set_index(keys).index.isin(clean.set_index(keys).index)]
     merged = (
@@ -149,13 +164,34 @@ def land_and_gate(
         else clean.assign(conflict=flagged, gate_status="pending", gate_reason=None)
     )
     report = raw_bars_report(merged, clashes, windows, settings, source_order, live, quarantined)
+    return Judged(clean, clashes, flagged, quarantined, stored, report)
+
+
+def land_and_gate(
+    connection,
+    delivery: pd.DataFrame,
+    windows: dict[str, Window],
+    settings: Settings,
+    source_order: list[str],
+    run_id: str | None,
+    fetched_at,
+    live: bool,
+) -> tuple[pd.DataFrame, GateReport]:
+    """Lands a delivery in raw_bars and gates the sessions, in the caller's transaction: the
+    delivery is stored with its verdict (judge), earlier rows whose verdict changed are re-marked
+    (with the run and the reason), failures are recorded by reason. Exact repeats are dropped;
+    minutes delivered twice differently are flagged. Rows that are no bars (quality.quarantine)
+    are kept in quarantine and block their check."""
+    symbols = settings.data.symbols
+    judged = judge(connection, delivery, windows, settings, source_order, live)
+    clean, clashes, report = judged.clean, judged.clashes, judged.report
     verdicts = report.verdicts()
-    record_report(connection, report, run_id)
+    record_report(connection, report, run_id, delivered_by(clean))
     raw_bars.land(connection, clean, run_id, fetched_at, clashes, verdicts)
-    kept = [rows for rows in (quarantined, quarantine.clash_rows(clashes)) if len(rows)]
+    kept = [rows for rows in (judged.quarantined, quarantine.clash_rows(clashes)) if len(rows)]
     if kept:
         raw_bars.quarantine(connection, pd.concat(kept, ignore_index=True), run_id, fetched_at)
-    if len(stored):
+    if len(judged.stored):
         raw_bars.mark_gate(connection, verdicts, symbols, run_id)
     feed_health.record_ingested(
         connection, clean.groupby(["symbol", "data_source"]).size().to_dict()
@@ -163,10 +199,22 @@ def land_and_gate(
     return clean, report
 
 
-def record_report(connection, report: GateReport, run_id: str | None) -> None:
-    """The one place gate failures are recorded (quality_failures, totals by reason)."""
+def record_report(
+    connection, report: GateReport, run_id: str | None, sources: dict[str, str] | None = None
+) -> None:
+    """The one place gate failures are recorded (quality_failures, totals by reason), each with
+    the feed that delivered its session when one did ({session: feed})."""
+    sources = sources or {}
     for session, failed in report.failures().items():
-        record_failures(connection, failed, run_id, session, report.asset)
+        record_failures(connection, failed, run_id, session, report.asset, sources.get(session))
+
+
+def delivered_by(delivery: pd.DataFrame) -> dict[str, str]:
+    """{session: feed} for the sessions one feed delivered alone."""
+    if delivery.empty:
+        return {}
+    feeds = delivery.groupby("session")["data_source"].unique()
+    return {str(key): names[0] for key, names in feeds.items() if len(names) == 1}
 
 
 def require_passed(connection, windows: dict[str, Window], symbols) -> None:

@@ -130,3 +130,17 @@ def clash_rows(clashes: pd.DataFrame) -> pd.DataFrame:
         ]
         .reset_index(drop=True)
     )
+
+
+def refused_rows(delivery: pd.DataFrame, check_name: str, reason: str) -> pd.DataFrame:
+    """A whole delivery of a session kept out of raw_bars (another feed's delivery landed in its
+    place, or both failed the gate), as COLUMNS: its rows as delivered, the check it failed, why."""
+    if delivery.empty:
+        return pd.DataFrame(columns=COLUMNS)
+    return (
+        delivery[["session", "symbol", "data_source", "timestamp"]]
+        .assign(**{DELIVERED: _as_delivered(delivery), "check_name": check_name, "reason": reason})[
+            COLUMNS
+        ]
+        .reset_index(drop=True)
+    )

@@ -178,3 +178,15 @@ def transaction(url: str):
             yield connection
     finally:
         _kept.give_back(url, connection)
+
+
+def savepoint(connection, name: str) -> None:
+    """Marks a point of the open transaction that rollback_to returns to."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SAVEPOINT {name}")
+
+
+def rollback_to(connection, name: str) -> None:
+    """Undoes the transaction's work since savepoint(name); the transaction stays open."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"ROLLBACK TO SAVEPOINT {name}")

@@ -93,11 +93,28 @@ def latency_counts(connection) -> dict[str, dict[float, int]]:
     return counts
 
 
-def recent_outcomes(connection, feed: str, limit: int) -> list[str]:
-    """The feed's latest request outcomes, newest first."""
+def mark_gate_failed(connection, feed: str, symbols, run_id: str | None) -> int:
+    """Marks the run's latest answered request of `feed` per symbol as a delivery the gate
+    rejected: for the failover sensor, bad data counts like a failed request."""
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT outcome FROM feed_requests WHERE feed = %s ORDER BY requested_at DESC, id DESC LIMIT %s",
+            """UPDATE feed_requests SET gate_failed = TRUE
+               WHERE id IN (SELECT max(id) FROM feed_requests
+                            WHERE feed = %s AND symbol = ANY(%s) AND outcome = 'ok'
+                              AND run_id IS NOT DISTINCT FROM %s
+                            GROUP BY symbol)""",
+            (feed, list(symbols), run_id),
+        )
+        return cursor.rowcount
+
+
+def recent_outcomes(connection, feed: str, limit: int) -> list[str]:
+    """The feed's latest request outcomes, newest first; a delivery the gate rejected is
+    'gate_failed'."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT CASE WHEN gate_failed THEN 'gate_failed' ELSE outcome END FROM feed_requests
+               WHERE feed = %s ORDER BY requested_at DESC, id DESC LIMIT %s""",
             (feed, limit),
         )
         return [row[0] for row in cursor.fetchall()]

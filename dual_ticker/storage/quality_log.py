@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 
-def record_failures(connection, failures, run_id: str | None, session, asset: str) -> None:
-    """Logs each failed outcome and counts it under its reason, in the caller's transaction."""
+def record_failures(
+    connection, failures, run_id: str | None, session, asset: str, source: str | None = None
+) -> None:
+    """Logs each failed outcome (with the feed whose delivery failed, when one did) and counts it
+    under its reason, in the caller's transaction."""
     with connection.cursor() as cursor:
         for outcome in failures:
             cursor.execute(
-                """INSERT INTO quality_failures (run_id, session, asset, check_name, reason, severity, description)
-                   VALUES (%s, %s, %s, %s, %s, %s, %s)""",
+                """INSERT INTO quality_failures (run_id, session, asset, check_name, reason, severity,
+                                                 description, data_source)
+                   VALUES (%s, %s, %s, %s, %s, %s, %s, %s)""",
                 (
                     run_id,
                     session,
@@ -18,6 +22,7 @@ def record_failures(connection, failures, run_id: str | None, session, asset: st
                     outcome.reason,
                     outcome.severity,
                     outcome.description[:2000],
+                    source,
                 ),
             )
             if outcome.severity == "ERROR":

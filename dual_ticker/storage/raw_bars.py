@@ -260,3 +260,39 @@ def quarantine(connection, rows: pd.DataFrame, run_id: str | None, fetched_at) -
             template="(%s, %s::date, %s, %s, %s, %s::jsonb, %s, %s, %s)",
         )
     return len(rows)
+
+
+def quarantine_rejected(
+    connection, source: str, minutes: pd.DataFrame, check_name: str, reason: str
+) -> int:
+    """Moves the rows of `source` at these minutes (symbol, timestamp) that the gate rejected
+    from raw_bars to `quarantined_bars`, each with the run and time it was fetched: a later
+    delivery of theirs was refused, so they stand for nothing any more and must not keep a
+    session blocked that another feed serves."""
+    if minutes.empty:
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """WITH moved AS (
+                   DELETE FROM raw_bars r
+                   USING unnest(%s::text[], %s::timestamptz[]) AS m(symbol, "timestamp")
+                   WHERE r.data_source = %s AND r.gate_status = 'rejected'
+                     AND r.symbol = m.symbol AND r."timestamp" = m."timestamp"
+                   RETURNING r.*)
+               INSERT INTO quarantined_bars (run_id, session, symbol, data_source, "timestamp",
+                                             delivered, check_name, reason, fetched_at)
+               SELECT run_id, session, symbol, data_source, "timestamp",
+                      jsonb_build_object('timestamp', "timestamp"::text, 'open', open,
+                                         'high', high, 'low', low, 'close', close,
+                                         'volume', volume),
+                      %s, %s, fetched_at
+               FROM moved""",
+            (
+                list(minutes["symbol"]),
+                [t.to_pydatetime() for t in minutes["timestamp"]],
+                source,
+                check_name,
+                reason,
+            ),
+        )
+        return cursor.rowcount

@@ -20,6 +20,15 @@ def test_consecutive_failures_stop_at_the_latest_success():
     assert consecutive_failures([]) == 0
 
 
+def test_deliveries_the_gate_rejected_count_as_failures_beside_failed_requests():
+    assert consecutive_failures(["gate_failed", "error", "gate_failed", "ok"]) == 3
+    state, switch = after_requests(
+        FeedState(AV), AV, YAHOO, ["gate_failed", "error", "gate_failed"], threshold=3
+    )
+    assert switch.to_feed == YAHOO and state.active == YAHOO
+    assert "2 of them deliveries the gate rejected" in switch.message
+
+
 def test_switches_away_only_after_n_consecutive_failures():
     state = FeedState(AV)
     state, switch = after_requests(state, AV, YAHOO, ["error", "unavailable"], threshold=3)

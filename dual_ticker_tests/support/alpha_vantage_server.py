@@ -140,6 +140,13 @@ class AlphaVantageSimulator(ProviderSimulator):
             bars = bars.tail(COMPACT_BARS)
         return _json(self.rewritten(symbol, self.body(symbol, interval, bars, params, kind)))
 
+    def swap_high_low(self, body: dict, start: pd.Timestamp) -> None:
+        label = start.tz_convert("US/Eastern").strftime("%Y-%m-%d %H:%M:%S")
+        for key, series in body.items():
+            if key.startswith("Time Series") and label in series:
+                bar = series[label]
+                bar["2. high"], bar["3. low"] = bar["3. low"], bar["2. high"]
+
     def revealed(self, symbol, lag=NO_LAG, regular_only=True):
         if regular_only:
             return super().revealed(symbol, lag)

@@ -9,6 +9,7 @@ revealed up to a settable "now", a log of the requests received, and faults inje
         server.set_body(b"<html>...")                      # every data request gets these bytes
         server.rewrite_bodies(lambda symbol, body: ...)    # edit each data answer's JSON body
         server.add_split("NVDA", "2024-06-10", 10)          # adjusted prices from that open on
+        server.serve_bad_bar("MSFT", "2020-12-01 09:45-05:00")  # that bar with high < low
         ... server.url ... server.requests ... server.data_requests() ...
 """
 
@@ -197,6 +198,17 @@ class ProviderSimulator:
         provider delivering malformed rows); None: bodies as recorded."""
         with self._lock:
             self._rewrite = edit
+
+    def serve_bad_bar(self, symbol: str, start: pd.Timestamp | str) -> None:
+        """Every data answer for `symbol` that holds the bar starting at `start` serves it with
+        its high and low swapped (high < low), until clear() or another rewrite."""
+        moment = to_utc(start)
+        self.rewrite_bodies(
+            lambda name, body: self.swap_high_low(body, moment) if name == symbol else None
+        )
+
+    def swap_high_low(self, body: dict, start: pd.Timestamp) -> None:
+        raise NotImplementedError
 
     def rewritten(self, symbol: str, body: dict) -> dict:
         with self._lock:

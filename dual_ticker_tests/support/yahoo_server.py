@@ -143,6 +143,14 @@ class YahooSimulator(ProviderSimulator):
         start, end = pd.Timestamp(first, unit="s", tz="UTC"), pd.Timestamp(last, unit="s", tz="UTC")
         return self.json(self.rewritten(symbol, self.chart_body(symbol, start, end, now, lag)))
 
+    def swap_high_low(self, body: dict, start: pd.Timestamp) -> None:
+        result = body["chart"]["result"][0]
+        stamps = result.get("timestamp", [])
+        if _epoch(start) in stamps:
+            at = stamps.index(_epoch(start))
+            quote = result["indicators"]["quote"][0]
+            quote["high"][at], quote["low"][at] = quote["low"][at], quote["high"][at]
+
     def meta(self, symbol: str, now: pd.Timestamp) -> dict:
         meta = copy.deepcopy(
             recorded_body("chart_v8_aapl_1d_2020-01-02.json")["chart"]["result"][0]["meta"]

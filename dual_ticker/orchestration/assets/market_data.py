@@ -10,7 +10,7 @@ from dual_ticker.orchestration.check_results import check_results, table_metadat
 from dual_ticker.orchestration.partitions import SESSIONS
 from dual_ticker.orchestration.resources import DatabaseResource, FeedResource
 from dual_ticker.orchestration.run_sessions import RunSessions
-from dual_ticker.pipeline import steps
+from dual_ticker.pipeline import fallback, steps
 from dual_ticker.pipeline.chunks import in_chunks
 from dual_ticker.quality.gate import FEATURES_CHECKS, RAW_BARS_CHECKS
 from dual_ticker.settings import Settings
@@ -61,6 +61,8 @@ def raw_bars(
     clients = feeds.clients(settings, clock, first=active)
     report, landed, first_bar, last_bar = None, 0, None, None
     by_source: dict[str, int] = {}
+    served_by: dict[str, str] = {}  # sessions whose first delivery failed the gate
+    verdicts_by_source: dict[str, dict[str, str]] = {}
     for chunk in _chunks(context, run_sessions, settings, "raw_bars"):
         delivery = steps.fetch_missing(
             database.transaction,
@@ -70,18 +72,22 @@ def raw_bars(
             context.run_id,
             context.log.info,
         )
-        with database.transaction() as connection:  # each chunk commits
-            clean, chunk_report = steps.land_and_gate(
-                connection,
-                delivery,
-                chunk,
-                settings,
-                feeds.source_order(),
-                context.run_id,
-                clock.now(),
-                run_sessions.live,
-            )
-        report = chunk_report if report is None else report.merged_with(chunk_report)
+        landing = fallback.land_with_fallback(  # each chunk commits; held sessions apart
+            database.transaction,
+            delivery,
+            chunk,
+            settings,
+            feeds.source_order(),
+            clients,
+            context.run_id,
+            clock.now(),
+            run_sessions.live,
+            context.log.info,
+        )
+        clean = landing.clean
+        served_by |= landing.served_by
+        verdicts_by_source |= landing.verdicts_by_source
+        report = landing.report if report is None else report.merged_with(landing.report)
         landed += len(clean)
         for (symbol, source), count in clean.groupby(["symbol", "data_source"]).size().items():
             by_source[f"{symbol}/{source}"] = by_source.get(f"{symbol}/{source}", 0) + int(count)
@@ -94,6 +100,8 @@ def raw_bars(
             "sessions": len(run_sessions.windows),
             "as_of": str(run_sessions.as_of),
             "landed_by_symbol_source": dg.MetadataValue.json(by_source),
+            "served_by_fallback": dg.MetadataValue.json(served_by),
+            "gate_verdicts_by_source": dg.MetadataValue.json(verdicts_by_source),
             "first_bar": str(first_bar) if first_bar is not None else "none",
             "last_bar": str(last_bar) if last_bar is not None else "none",
         },
