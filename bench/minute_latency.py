@@ -54,6 +54,9 @@ def _environment(home: Path, simulators) -> dict[str, str]:
         "ALPHAVANTAGE_BASE_URL": f"{simulators[0].url}/query",
         "YAHOO_BASE_URL": simulators[1].url,
         "ALPHAVANTAGE_API_KEY": "bench-dummy-key",
+        # The stack gets it from --replay-start too; here it makes the simulators follow the
+        # stack's replay clock (they reveal only what that clock says is complete).
+        "DUAL_TICKER_REPLAY_START": REPLAY_START,
         "DUAL_TICKER_SIDECAR_PORT": str(_free_port()),
         "PYTHONPATH": str(PROJECT_ROOT),
         "PYTHONWARNINGS": "ignore",

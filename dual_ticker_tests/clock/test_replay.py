@@ -156,3 +156,21 @@ def test_run_replay_start_and_speed_set_the_clock_every_process_reads(embedded_d
         os.killpg(stack.pid, signal.SIGINT)
         output, _ = stack.communicate(timeout=60)
     assert "replaying from 2020-12-18 10:00 New York" in output, output[-3000:]
+
+
+def test_runs_read_the_replay_clock_the_schedule_reads(tmp_path):
+    """A replayed minute run judges freshness and sizes its requests by the recorded now (as a
+    live run does by the wall clock), not by today's date."""
+    from dual_ticker.definitions import build_definitions
+
+    settings = load_settings(
+        {
+            "DUAL_TICKER_HOME": str(tmp_path),
+            "DUAL_TICKER_ENV": "prod",
+            "DUAL_TICKER_REPLAY_START": "2020-12-18 10:00",
+        }
+    )
+    start_replay(settings)
+    run_clock = build_definitions(settings).resources["clock"]
+    recorded = pd.Timestamp("2020-12-18 10:00", tz="America/New_York")
+    assert recorded <= run_clock.now() < recorded + pd.Timedelta(minutes=1)
