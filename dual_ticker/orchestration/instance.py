@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+import weakref
 
 from dagster import Field
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
@@ -38,8 +39,21 @@ def _pooled(storage, url: str) -> None:
     child (a Celery run worker) drops its parent's connections without closing them."""
     engine = create_engine(url, isolation_level="AUTOCOMMIT", pool_size=1, max_overflow=8)
     _ping_when_idle(engine)
-    os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+    _ENGINES.add(engine)
     storage._engine = engine
+
+
+# Weakly held: the code server opens an instance per sensor evaluation, and a hook holding each
+# engine would keep its connection open for good (the server ran out of connections in 20 min).
+_ENGINES: weakref.WeakSet = weakref.WeakSet()
+
+
+def _drop_parents_engines() -> None:
+    for engine in list(_ENGINES):
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_drop_parents_engines)
 
 
 IDLE_PING_SECONDS = 10.0

@@ -3,6 +3,8 @@ server dropped while it sat idle, without checking every checkout."""
 
 from __future__ import annotations
 
+import gc
+
 import psycopg2
 
 from dual_ticker.orchestration import instance as project_instance
@@ -41,3 +43,23 @@ def test_a_busy_connection_is_kept_not_reopened(monkeypatch, database_url, test_
     for _ in range(20):
         storage.run_storage.get_runs()
     assert engine.pool.checkedin() + engine.pool.checkedout() == opened == 1
+
+
+def _connections(database_url) -> int:
+    with psycopg2.connect(database_url) as connection, connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return cursor.fetchone()[0]
+
+
+def test_instances_a_process_drops_close_their_connections(monkeypatch, database_url, test_home):
+    """The code server opens an instance per sensor evaluation: the ones it is done with must not
+    keep their connections (the embedded server's 100 ran out within 20 minutes of ticks)."""
+    for _ in range(12):
+        storage = _storage(monkeypatch, database_url, test_home)
+        storage.run_storage.get_runs()
+        del storage
+    gc.collect()
+    assert _connections(database_url) <= 3  # at most the last instance's, not one per instance
