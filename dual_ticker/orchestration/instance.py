@@ -16,7 +16,12 @@ from dagster import Field
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
 from dagster._serdes import serialize_value
-from dagster_postgres import DagsterPostgresStorage, PostgresEventLogStorage
+from dagster_postgres import (
+    DagsterPostgresStorage,
+    PostgresEventLogStorage,
+    PostgresRunStorage,
+    PostgresScheduleStorage,
+)
 from sqlalchemy import create_engine, event, exc
 
 from dual_ticker.settings import load_settings
@@ -80,7 +85,20 @@ def _ping_when_idle(engine) -> None:
             raise exc.DisconnectionError(f"kept connection is gone: {error}") from error
 
 
-class ProjectEventLogStorage(PostgresEventLogStorage):
+class _KeptEngine:
+    """A dagster-postgres storage whose kept connections close when Dagster disposes of its
+    instance (the stock parts have nothing to close: they connect per statement)."""
+
+    def dispose(self) -> None:
+        super().dispose()
+        self._engine.dispose()
+
+
+class ProjectRunStorage(_KeptEngine, PostgresRunStorage):
+    pass
+
+
+class ProjectEventLogStorage(_KeptEngine, PostgresEventLogStorage):
     """dagster-postgres's event log, with a check's planned executions over many partitions
     written with the event serialized once (Dagster serializes it again for every partition:
     7 checks x 252 sessions of a year's backfill cost seconds before the run starts)."""
@@ -114,6 +132,18 @@ class ProjectEventLogStorage(PostgresEventLogStorage):
 
 
 class ProjectPostgresStorage(DagsterPostgresStorage):
+    def __init__(self, postgres_url: str, should_autocreate_tables: bool = True, inst_data=None):
+        # The project's parts in place of the stock ones (not built and then replaced).
+        self.postgres_url = postgres_url
+        self.should_autocreate_tables = should_autocreate_tables
+        self._inst_data = inst_data
+        self._run_storage = ProjectRunStorage(postgres_url, should_autocreate_tables)
+        self._event_log_storage = ProjectEventLogStorage(postgres_url, should_autocreate_tables)
+        # Connects per statement as shipped: Dagster never disposes of the schedule storage, so a
+        # kept connection would outlive each instance the code server opens; it is little used.
+        self._schedule_storage = PostgresScheduleStorage(postgres_url, should_autocreate_tables)
+        super(DagsterPostgresStorage, self).__init__()
+
     @classmethod
     def config_type(cls):
         return {"should_autocreate_tables": Field(bool, is_required=False, default_value=True)}
@@ -126,7 +156,6 @@ class ProjectPostgresStorage(DagsterPostgresStorage):
         url = dagster_url(resolve_url(settings.database_url, settings.home))
         autocreate = config_value.get("should_autocreate_tables", True)
         storage = cls(postgres_url=url, should_autocreate_tables=autocreate, inst_data=inst_data)
-        storage._event_log_storage = ProjectEventLogStorage(url, autocreate)
-        for part in (storage.run_storage, storage.event_log_storage, storage.schedule_storage):
+        for part in (storage.run_storage, storage.event_log_storage):
             _pooled(part, url)
         return storage

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 
+import dagster as dg
 import psycopg2
 
 from dual_ticker.orchestration import instance as project_instance
@@ -63,3 +64,21 @@ def test_instances_a_process_drops_close_their_connections(monkeypatch, database
         del storage
     gc.collect()
     assert _connections(database_url) <= 3  # at most the last instance's, not one per instance
+
+
+def test_a_disposed_instance_closes_its_connections(monkeypatch, database_url, test_home, tmp_path):
+    """What the code server does with the instance of each sensor evaluation: dispose of it. Its
+    kept connections close then, not whenever the garbage collector gets to them."""
+    monkeypatch.setenv("DUAL_TICKER_DATABASE_URL", database_url)
+    monkeypatch.setenv("DUAL_TICKER_HOME", str(test_home))
+    (tmp_path / "dagster.yaml").write_text(
+        "storage:\n  custom:\n    module: dual_ticker.orchestration.instance\n"
+        "    class: ProjectPostgresStorage\n"
+    )
+    instance = dg.DagsterInstance.from_config(str(tmp_path))
+    instance.get_runs()
+    instance.get_latest_materialization_event(dg.AssetKey("raw_bars"))
+    instance.all_instigator_state()
+    assert _connections(database_url) >= 1
+    instance.dispose()
+    assert _connections(database_url) == 0  # the instance itself is still referenced here
