@@ -43,7 +43,7 @@ def test_dagster_yaml_loads_against_postgresql(database_url, tmp_path):
         timeout=120,
     )
     assert info.returncode == 0, info.stderr[-2000:]
-    assert "run_storage: PostgresRunStorage" in info.stdout
+    assert "run_storage: ProjectRunStorage" in info.stdout
     assert "event_log_storage: ProjectEventLogStorage" in info.stdout
     assert "schedule_storage: PostgresScheduleStorage" in info.stdout
     loaded = subprocess.run(
