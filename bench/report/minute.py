@@ -97,12 +97,10 @@ def _misses(result: dict) -> list[str]:
         f"from its creation into a warm worker and to its first step {format_seconds(launch)}, and the steps "
         f"up to the commit {format_seconds(p50.get('steps_to_commit'))}"
         + (f"; the machine's load average was {load} at the end (2 cores, shared)" if load else "")
-        + ". The launch now costs what Dagster's own bookkeeping costs (13 planned-event rows written when the run "
-        "is created, PIPELINE_STARTING, two launcher events, the Celery task row, the worker's tag), no process start "
-        "or import. The steps dominate: a one-off cProfile of warm runs in a worker process (not re-measured by "
-        "`make bench`) puts the time in Dagster's event writes (about 50 per run at 7-10 ms each with pooled "
-        "connections, 2-3x that when each opened its own connection, as dagster-postgres does by default), in "
-        "Dagster's data-version lookups, which list all 6,700 session partitions once per run (an "
-        "all-partitions dependency: the unpartitioned `positions` on the partitioned assets; about 0.4 s), and in the session's rows being recomputed and rewritten whole on "
-        "every run (it grows through the day). Those are the asset graph's, not the launcher's.",
+        + ". The launch costs what Dagster's own bookkeeping costs (planned-event rows written when the run is "
+        "created, PIPELINE_STARTING, two launcher events, the Celery task row, the worker's tag), no process start "
+        "or import. The steps: per run about 50 Dagster events written on one kept connection, the fetch (both "
+        "symbols, one request each; with slow feeds each request's latency is paid), the gate over the session's "
+        "stored rows and the features over the session plus its warm-up, which grow through the day, then the "
+        "upsert. Ticks that ran while other work used the machine (tests; see the load average) make the tail.",
     ]
