@@ -6,6 +6,7 @@ few statements, and data walks feed -> gate -> features -> contract once."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pandas as pd
@@ -66,34 +67,44 @@ def fetch_missing(
     no feed delivers brings nothing (warned) instead of failing the run."""
     with connection_factory() as connection:
         stored = raw_bars.stored_starts(connection, list(windows), symbols)
-    deliveries = []
-    for symbol in symbols:
-        lacking = missing_windows(stored, windows, symbol)
-        if not lacking:
-            continue
-        start = min(s for s, _ in lacking.values())
-        end = max(e for _, e in lacking.values())
-        attempts: list[tuple] = []  # recorded durably once the fetch is over
-        try:
-            result = fetch_with_failover(
-                symbol, start, end, end, clients, lambda *attempt, log=attempts: log.append(attempt)
-            )
-            bars = result.bars
-        except FeedEmpty as empty:  # nothing traded yet: absent minutes are never fabricated
-            warn(str(empty))
-            bars = empty_bars()
-        except FeedError as failed:
-            if not give_up:
-                raise
-            warn(str(failed))
-            bars = empty_bars()
-        finally:
-            with connection_factory() as connection:
-                feed_health.record_requests(connection, attempts, run_id)
+    wanted = {symbol: missing_windows(stored, windows, symbol) for symbol in symbols}
+    wanted = {symbol: lacking for symbol, lacking in wanted.items() if lacking}
+    # The symbols' requests go out at once: a provider's latency is paid once per run, not once
+    # per symbol. Health, warnings and errors are then handled here, in symbol order.
+    with ThreadPoolExecutor(max_workers=max(1, len(wanted))) as pool:
+        fetched = list(pool.map(lambda item: _fetch_symbol(*item, clients), wanted.items()))
+    with connection_factory() as connection:  # every attempt recorded, failed runs' too
+        for _, attempts, _ in fetched:
+            feed_health.record_requests(connection, attempts, run_id)
+    deliveries, failure = [], None
+    for lacking, (bars, _, problem) in zip(wanted.values(), fetched, strict=True):
+        if isinstance(problem, FeedEmpty) or (problem is not None and give_up):
+            warn(str(problem))  # nothing traded yet, or given up: no minute is fabricated
+        elif problem is not None:
+            failure = failure or problem
         deliveries.append(_within(bars, lacking))
+    if failure is not None:
+        raise failure
     return (
         pd.concat(deliveries, ignore_index=True) if deliveries else empty_bars().assign(session=[])
     )
+
+
+def _fetch_symbol(
+    symbol: str, lacking: dict[str, tuple], clients: Sequence[IntradayFeed]
+) -> tuple[pd.DataFrame, list[tuple], FeedError | None]:
+    """One symbol's request window from the first feed that delivers: its bars, every attempt
+    (feed, symbol, outcome, latency, bars, detail) and the failure when none delivered."""
+    start = min(s for s, _ in lacking.values())
+    end = max(e for _, e in lacking.values())
+    attempts: list[tuple] = []
+    try:
+        result = fetch_with_failover(
+            symbol, start, end, end, clients, lambda *a: attempts.append(a)
+        )
+    except FeedError as failed:  # FeedEmpty included: the caller tells them apart
+        return empty_bars(), attempts, failed
+    return result.bars, attempts, None
 
 
 def _within(bars: pd.DataFrame, lacking: dict[str, tuple]) -> pd.DataFrame:

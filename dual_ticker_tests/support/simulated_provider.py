@@ -90,6 +90,7 @@ class ProviderSimulator:
         self._forming = False
         self._body: Reply | None = None
         self._lock = threading.Lock()
+        self.in_flight = self.most_in_flight = 0
         self._faults: list[Fault] = []
         self._requests: list[Request] = []
         self._release = threading.Event()
@@ -279,7 +280,18 @@ class ProviderSimulator:
         if fixed is not None:
             self._send(handler, fixed)
             return
-        fault = self._take_fault() if self.is_data_request(request) else None
+        data = self.is_data_request(request)
+        with self._lock:  # how many data requests were answered at once, at most
+            self.in_flight += data
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            self._answer(handler, request, data)
+        finally:
+            with self._lock:
+                self.in_flight -= data
+
+    def _answer(self, handler: BaseHTTPRequestHandler, request: Request, data: bool) -> None:
+        fault = self._take_fault() if data else None
         if fault is not None and fault.kind == "hung":
             self._release.wait(fault.delay)
             handler.close_connection = True
