@@ -147,8 +147,8 @@ class _KeptConnections:
             return
         with self.lock:
             self.idle.append((url, connection))
-            surplus = self.idle[:-KEPT_CONNECTIONS]
-            self.idle = self.idle[-KEPT_CONNECTIONS:]
+            cut = max(0, len(self.idle) - KEPT_CONNECTIONS)
+            surplus, self.idle = self.idle[:cut], self.idle[cut:]
         for _, connection in surplus:
             connection.close()
 
