@@ -13,9 +13,14 @@ from dual_ticker.clock import FixedClock
 from dual_ticker.orchestration.resources import DatabaseResource, FeedResource
 from dual_ticker.orchestration.schedules import build_minute_schedule, minute_request
 from dual_ticker.orchestration.sensors.failover import probe
-from dual_ticker.settings import load_settings
 from dual_ticker_tests.support.alpha_vantage_server import AlphaVantageSimulator
-from dual_ticker_tests.support.pipeline import check_evaluations, contract_rows, materialize, scalar
+from dual_ticker_tests.support.pipeline import (
+    check_evaluations,
+    contract_rows,
+    materialize,
+    prod_settings_on,
+    scalar,
+)
 from dual_ticker_tests.support.yahoo_server import YahooSimulator
 
 CANARY = "CANARY-AV-KEY-1615"
@@ -36,23 +41,14 @@ def world(monkeypatch, test_home):
     """Production settings with a delayed key (Yahoo as the fallback, as in prod.yaml)."""
     monkeypatch.setenv("ALPHAVANTAGE_API_KEY", CANARY)
     with AlphaVantageSimulator() as av, YahooSimulator() as yahoo:
-        settings = load_settings(
-            {
-                "DUAL_TICKER_ENV": "prod",
-                "DUAL_TICKER_HOME": str(test_home),
-                "ALPHAVANTAGE_BASE_URL": f"{av.url}/query",
-                "YAHOO_BASE_URL": yahoo.url,
-            }
+        settings = prod_settings_on(
+            test_home,
+            av,
+            yahoo,
+            entitlement="delayed",
+            retry_attempts=2,
+            retry_delay=0.01,
         )
-        feeds = settings.feeds.model_copy(
-            update={
-                "entitlement": "delayed",
-                "retry_attempts": 2,
-                "retry_delay": 0.01,
-                "rate_limit_per_minute": 60_000,
-            }
-        )
-        settings = settings.model_copy(update={"feeds": feeds, "validation_profile": "standard"})
         yield settings, av, yahoo
 
 

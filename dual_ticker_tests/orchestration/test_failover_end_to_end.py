@@ -11,9 +11,14 @@ import pytest
 from dual_ticker.clock import FixedClock
 from dual_ticker.orchestration.sensors.alerts import AlertResource
 from dual_ticker.orchestration.sensors.failover import feed_failover_sensor
-from dual_ticker.settings import load_settings
 from dual_ticker_tests.support.alpha_vantage_server import AlphaVantageSimulator
-from dual_ticker_tests.support.pipeline import contract_rows, materialize, resources_for, scalar
+from dual_ticker_tests.support.pipeline import (
+    contract_rows,
+    materialize,
+    prod_settings_on,
+    resources_for,
+    scalar,
+)
 from dual_ticker_tests.support.webhook_receiver import WebhookReceiver
 from dual_ticker_tests.support.yahoo_server import YahooSimulator
 
@@ -27,27 +32,18 @@ TICKS = pd.date_range(f"{SESSION} 09:31", f"{SESSION} 10:15", freq="1min", tz="A
 def world(monkeypatch, test_home, tmp_path):
     monkeypatch.setenv("ALPHAVANTAGE_API_KEY", CANARY)
     with AlphaVantageSimulator() as av, YahooSimulator() as yahoo, WebhookReceiver() as hook:
-        settings = load_settings(
-            {
-                "DUAL_TICKER_ENV": "prod",
-                "DUAL_TICKER_HOME": str(test_home),
-                "ALPHAVANTAGE_BASE_URL": f"{av.url}/query",
-                "YAHOO_BASE_URL": yahoo.url,
-            }
+        settings = prod_settings_on(
+            test_home,
+            av,
+            yahoo,
+            retry_attempts=2,
+            retry_delay=0.01,
+            timeout_seconds=2,
+            deadline_seconds=5,
+            failover_after_failures=3,
+            failback_after_probes=2,
+            probe_interval_seconds=60,
         )
-        feeds = settings.feeds.model_copy(
-            update={
-                "retry_attempts": 2,
-                "retry_delay": 0.01,
-                "timeout_seconds": 2,
-                "deadline_seconds": 5,
-                "rate_limit_per_minute": 60_000,
-                "failover_after_failures": 3,
-                "failback_after_probes": 2,
-                "probe_interval_seconds": 60,
-            }
-        )
-        settings = settings.model_copy(update={"feeds": feeds, "validation_profile": "standard"})
         yield settings, av, yahoo, hook
 
 

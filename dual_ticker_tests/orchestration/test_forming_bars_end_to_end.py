@@ -8,9 +8,13 @@ import psycopg2
 import pytest
 
 from dual_ticker.clock import FixedClock
-from dual_ticker.settings import load_settings
 from dual_ticker_tests.support.alpha_vantage_server import AlphaVantageSimulator
-from dual_ticker_tests.support.pipeline import check_evaluations, materialize, recorded
+from dual_ticker_tests.support.pipeline import (
+    check_evaluations,
+    materialize,
+    prod_settings_on,
+    recorded,
+)
 from dual_ticker_tests.support.yahoo_server import YahooSimulator
 
 CANARY = "CANARY-AV-KEY-1616"
@@ -28,24 +32,15 @@ def world(request, monkeypatch, test_home):
     the forming minute."""
     monkeypatch.setenv("ALPHAVANTAGE_API_KEY", CANARY)
     with AlphaVantageSimulator() as av, YahooSimulator() as yahoo:
-        settings = load_settings(
-            {
-                "DUAL_TICKER_ENV": "prod",
-                "DUAL_TICKER_HOME": str(test_home),
-                "ALPHAVANTAGE_BASE_URL": f"{av.url}/query",
-                "YAHOO_BASE_URL": yahoo.url,
-            }
+        settings = prod_settings_on(
+            test_home,
+            av,
+            yahoo,
+            primary=request.param,
+            fallback=None,
+            retry_attempts=2,
+            retry_delay=0.01,
         )
-        feeds = settings.feeds.model_copy(
-            update={
-                "primary": request.param,
-                "fallback": None,
-                "retry_attempts": 2,
-                "retry_delay": 0.01,
-                "rate_limit_per_minute": 60_000,
-            }
-        )
-        settings = settings.model_copy(update={"feeds": feeds, "validation_profile": "standard"})
         for server in (av, yahoo):
             server.serve_forming()
         yield settings, av if request.param == "alpha_vantage" else yahoo

@@ -7,9 +7,13 @@ import pandas as pd
 import pytest
 
 from dual_ticker.clock import FixedClock
-from dual_ticker.settings import load_settings
 from dual_ticker_tests.support.alpha_vantage_server import AlphaVantageSimulator
-from dual_ticker_tests.support.pipeline import check_evaluations, materialize, scalar
+from dual_ticker_tests.support.pipeline import (
+    check_evaluations,
+    materialize,
+    prod_settings_on,
+    scalar,
+)
 from dual_ticker_tests.support.splits import (
     AFTER_SPLIT,
     BEFORE,
@@ -31,23 +35,14 @@ def world(monkeypatch, test_home, tmp_path):
     with AlphaVantageSimulator(replay) as av, YahooSimulator(replay) as yahoo:
         for simulator in (av, yahoo):
             simulator.add_split("NVDA", SPLIT_DAY, RATIO)
-        settings = load_settings(
-            {
-                "DUAL_TICKER_ENV": "prod",
-                "DUAL_TICKER_HOME": str(test_home),
-                "ALPHAVANTAGE_BASE_URL": f"{av.url}/query",
-                "YAHOO_BASE_URL": yahoo.url,
-            }
+        settings = prod_settings_on(
+            test_home,
+            av,
+            yahoo,
+            retry_attempts=1,
+            timeout_seconds=5,
+            deadline_seconds=10,
         )
-        feeds = settings.feeds.model_copy(
-            update={
-                "retry_attempts": 1,
-                "timeout_seconds": 5,
-                "deadline_seconds": 10,
-                "rate_limit_per_minute": 60_000,
-            }
-        )
-        settings = settings.model_copy(update={"feeds": feeds, "validation_profile": "standard"})
         yield settings, av, yahoo
 
 

@@ -12,12 +12,27 @@ from dual_ticker.calendar.as_of import AS_OF_TAG
 from dual_ticker.clock import Clock, FixedClock
 from dual_ticker.definitions import ASSETS, build_resources
 from dual_ticker.orchestration.resources import DatabaseResource
-from dual_ticker.settings import Settings
+from dual_ticker.settings import Settings, load_settings
 
 REPLAY_DIR = Path(__file__).resolve().parents[2] / "data" / "replay"
 CONTRACT_QUERY = """SELECT "timestamp", symbol, open, high, low, close, volume, rsi, ema_short, ema_long, vwap,
        hour_sin, hour_cos, minute_sin, minute_cos, data_source, created_at
        FROM dual_ticker_bars ORDER BY symbol, "timestamp" """
+
+
+def prod_settings_on(home: Path, alpha_vantage, yahoo, **feeds) -> Settings:
+    """The prod settings against the loopback simulators, with these feed settings changed and
+    the standard validation profile."""
+    settings = load_settings(
+        {
+            "DUAL_TICKER_ENV": "prod",
+            "DUAL_TICKER_HOME": str(home),
+            "ALPHAVANTAGE_BASE_URL": f"{alpha_vantage.url}/query",
+            "YAHOO_BASE_URL": yahoo.url,
+        }
+    )
+    changed = settings.feeds.model_copy(update={"rate_limit_per_minute": 60_000, **feeds})
+    return settings.model_copy(update={"feeds": changed, "validation_profile": "standard"})
 
 
 def resources_for(
