@@ -37,8 +37,13 @@ def _numbers(values: pd.Series) -> pd.Series:
     kind = pd.api.types.infer_dtype(values, skipna=True)
     if kind in ("floating", "integer", "mixed-integer-float", "empty"):
         scalar = values  # numbers throughout (a JSON or CSV feed): nothing to strip or drop
-    elif kind == "string":  # text throughout (the replay's CSV): stripped in one pass
-        scalar = values.str.strip()
+    elif kind == "string":  # text throughout (the replay's CSV): what reads as no number is
+        # read again stripped (surrounding whitespace of every kind), empty text is no number
+        numbers = pd.to_numeric(values, errors="coerce").astype("float64")
+        again = numbers.isna() & values.ne("")
+        if again.any():
+            numbers[again] = pd.to_numeric(values[again].str.strip(), errors="coerce")
+        return numbers
     else:  # anything mixed: lists, objects and booleans are no numbers
         scalar = values.map(lambda v: v if isinstance(v, (str, int, float, np.number)) else None)
         scalar = scalar.map(lambda v: v.strip() if isinstance(v, str) else v)
@@ -50,7 +55,7 @@ def as_delivered(raw: pd.DataFrame, starts: pd.Series) -> pd.DataFrame:
     starts (NaT where the label could not be read). Returns timestamp, FIELDS and `delivered`:
     prices float64 (NaN where not a number), volume int64 when every value is a whole number
     (float64 otherwise), and the delivered JSON on rows that hold anything but finite numbers."""
-    frame = pd.DataFrame({"timestamp": starts.to_numpy()}, index=raw.index)
+    frame = pd.DataFrame({"timestamp": starts.array}, index=raw.index)
     for column in FIELDS:
         frame[column] = _numbers(raw[column])
     values = frame[FIELDS].to_numpy()

@@ -15,6 +15,7 @@ import weakref
 from dagster import Field
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
+from dagster._record import copy
 from dagster._serdes import serialize_value
 from dagster_postgres import (
     DagsterPostgresStorage,
@@ -22,7 +23,7 @@ from dagster_postgres import (
     PostgresRunStorage,
     PostgresScheduleStorage,
 )
-from sqlalchemy import create_engine, event, exc
+from sqlalchemy import create_engine, event, exc, text
 
 from dual_ticker.settings import load_settings
 from dual_ticker.storage.database import dagster_url, resolve_url
@@ -34,8 +35,6 @@ EVENT_WRITES = {
     "DAGSTER_EVENT_BATCH_SIZE": "1000",
     "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true",
 }
-
-PLANNED_ROWS_PER_INSERT = 64
 
 
 def _pooled(storage, url: str) -> None:
@@ -108,27 +107,36 @@ class ProjectEventLogStorage(_KeptEngine, PostgresEventLogStorage):
         keys = (
             planned.partitions_subset.get_partition_keys() if planned.partitions_subset else [None]
         )
-        common = dict(
-            asset_key=planned.asset_key.to_string(),
-            check_name=planned.check_name,
-            run_id=event.run_id,
-            execution_status=AssetCheckExecutionRecordStatus.PLANNED.value,
-            evaluation_event=serialize_value(event),
-            evaluation_event_timestamp=self._event_insert_timestamp(event),
-            evaluation_event_storage_id=event_id,
+        # Each partition's row holds the planned event without the run's partition list (the
+        # row names its partition; the whole event is in the event log, at event_id), written in
+        # one statement. Stock, every row held the whole event (27 kB for a year of sessions):
+        # 7 checks x 252 sessions cost 1.3 s before the run started, and five years' raised the
+        # run's RSS by about 130 MB.
+        slim = event._replace(
+            dagster_event=event.dagster_event._replace(
+                event_specific_data=copy(planned, partitions_subset=None)
+            )
         )
         with self.index_connection() as conn:
-            # In slices: every row carries the whole event (about 27 kB), so one statement for
-            # five years of sessions raised the run's RSS by about 130 MB before it started.
-            for first in range(0, len(keys), PLANNED_ROWS_PER_INSERT):
-                conn.execute(
-                    AssetCheckExecutionsTable.insert().values(
-                        [
-                            {**common, "partition": key}
-                            for key in keys[first : first + PLANNED_ROWS_PER_INSERT]
-                        ]
-                    )
-                )
+            conn.execute(
+                text(
+                    f"""INSERT INTO {AssetCheckExecutionsTable.name} (asset_key, check_name,
+                            partition, run_id, execution_status, evaluation_event,
+                            evaluation_event_timestamp, evaluation_event_storage_id)
+                        SELECT :asset_key, :check_name, p, :run_id, :status, :event, :at, :event_id
+                        FROM unnest(CAST(:partitions AS text[])) AS p"""
+                ),
+                {
+                    "asset_key": planned.asset_key.to_string(),
+                    "check_name": planned.check_name,
+                    "run_id": event.run_id,
+                    "status": AssetCheckExecutionRecordStatus.PLANNED.value,
+                    "event": serialize_value(slim),
+                    "at": self._event_insert_timestamp(event),
+                    "event_id": event_id,
+                    "partitions": keys,
+                },
+            )
 
 
 class ProjectPostgresStorage(DagsterPostgresStorage):
