@@ -6,6 +6,7 @@ import dagster as dg
 
 from dual_ticker.clock import SYSTEM_CLOCK, Clock
 from dual_ticker.clock.replay import clock_from_settings
+from dual_ticker.orchestration import process_exit  # noqa: F401  (registers the fast exit)
 from dual_ticker.orchestration.assets.market_data import (
     dual_ticker_bars,
     features,
