@@ -20,12 +20,12 @@ from dual_ticker.feeds.base import (
     IntradayFeed,
     normalise_bars,
 )
-from dual_ticker.feeds.delivered import as_delivered
+from dual_ticker.feeds.delivered import DELIVERED, as_delivered
 
 REPLAY_COLUMNS = ["timestamp", *PRICE_COLUMNS, "volume"]
 PLACE = "placed"  # the row's time, or its predecessor's in the file when it has none
 BLOCK_ROWS = 100_000  # rows of a recording parsed at a time (a year of one symbol's minutes)
-PIECE_BYTES = 4 << 20  # a longer recording is read in pieces of about this size
+PIECE_BYTES = 1 << 20  # a longer recording is read in pieces of about this size
 
 
 @lru_cache(maxsize=8)
@@ -126,18 +126,34 @@ class _Recording:
                 if len(placed):
                     piece = _Piece(offset, length, placed.iloc[0], placed.iloc[-1], carry)
                     self.pieces.append(piece)
-                    self._keep(len(self.pieces) - 1, rows)
+                    if len(self._kept) < self.KEPT:  # the first ones: a range run starts there
+                        self._keep(len(self.pieces) - 1, rows)
                     carry = previous = placed.iloc[-1]
         self.whole = not self.pieces
 
     def _parse(self, text: bytes, carry, first_piece: bool) -> pd.DataFrame:
-        block = pd.read_csv(io.BytesIO(self.header + text), dtype=str, keep_default_na=False)
-        rows = _parsed(block, self.path)
+        rows = self._parse_clean(text)
+        if rows is None:  # a row holds something else than numbers: read as text
+            block = pd.read_csv(io.BytesIO(self.header + text), dtype=str, keep_default_na=False)
+            rows = _parsed(block, self.path)
         placed = rows[PLACE].ffill()
         if carry is not None:
             placed = placed.fillna(carry)
         rows[PLACE] = placed.bfill() if first_piece else placed
         return rows
+
+    def _parse_clean(self, text: bytes) -> pd.DataFrame | None:
+        """The piece parsed as numbers by the CSV reader itself (no Python object per value), or
+        None unless every row is a clean bar: a row that is not keeps its delivered text, which
+        only the reading as text has."""
+        block = pd.read_csv(
+            io.BytesIO(self.header + text), dtype={"timestamp": str}, keep_default_na=False
+        )
+        fields = [column for column in REPLAY_COLUMNS if column != "timestamp"]
+        if any(c not in block or not pd.api.types.is_numeric_dtype(block[c]) for c in fields):
+            return None
+        rows = _parsed(block, self.path)
+        return None if rows[DELIVERED].notna().any() else rows
 
     def _keep(self, number: int, rows: pd.DataFrame) -> None:
         self._kept[number] = rows
