@@ -66,6 +66,7 @@ def _fresh_caches():
 
 def test_pieces_serve_what_the_whole_file_serves(tmp_path, monkeypatch):
     path = _write(tmp_path / "replay", _with_faults(_minutes()))
+    monkeypatch.setattr(replay, "PIECE_BYTES", 1 << 30)
     whole = _fetch_months(ReplayFeed(path.parent))  # smaller than a piece: read whole
 
     replay._load.cache_clear()
