@@ -22,7 +22,7 @@ from dual_ticker.clock import SYSTEM_CLOCK
 from dual_ticker.features.indicators import compute_features
 from dual_ticker.feeds.replay import ReplayFeed
 from dual_ticker.pipeline import steps
-from dual_ticker.pipeline.chunks import in_chunks
+from dual_ticker.pipeline.chunks import in_chunks, in_chunks_ahead
 from dual_ticker.settings import load_settings
 from dual_ticker.storage import raw_bars
 from dual_ticker.storage.database import transaction
@@ -39,9 +39,15 @@ def pipeline(url: str, replay: Path, settings, first: str = YEAR[0], last: str =
     def connections():
         return transaction(url)
 
-    for chunk in in_chunks(windows, size, "raw_bars"):
-        fetch_began = time.perf_counter()
-        delivery = steps.fetch_missing(connections, chunk, symbols, [ReplayFeed(replay)], "bench")
+    feed = ReplayFeed(replay)
+
+    def fetch(chunk):
+        return steps.fetch_missing(connections, chunk, symbols, [feed], "bench")
+
+    # As the assets do: the next chunk is fetched (its validated bars read) in the background
+    # while this one is landed (featured); "fetch" times the waits for the deliveries.
+    fetch_began = time.perf_counter()
+    for chunk, delivery in in_chunks_ahead(windows, size, "raw_bars", fetch):
         stages["fetch"] += time.perf_counter() - fetch_began
         gate_began = time.perf_counter()
         with transaction(url) as connection:
@@ -50,16 +56,22 @@ def pipeline(url: str, replay: Path, settings, first: str = YEAR[0], last: str =
             )
         assert not report.blocked, report
         stages["land_and_gate"] += time.perf_counter() - gate_began
+        fetch_began = time.perf_counter()
     began = _mark(stages, "raw_bars_total", began)
     with transaction(url) as connection:
         steps.require_passed(connection, windows, symbols)
         raw_bars.regular_counts(connection, windows, symbols)
     began = _mark(stages, "validated", began)
     history = None
-    for chunk in in_chunks(windows, size, "features"):
+
+    def read(chunk):
+        with transaction(url) as connection:
+            return steps.validated(connection, chunk, settings, order)
+
+    for chunk, bars in in_chunks_ahead(windows, size, "features", read):
         with transaction(url) as connection:
             featured, report, history = steps.stage_features(
-                connection, chunk, settings, order, "bench", history
+                connection, chunk, settings, "bench", history, bars
             )
         assert not report.blocked, report
         rows += len(featured)

@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 from dual_ticker.quality.rules import Window
+
+Prepared = TypeVar("Prepared")
 
 
 @dataclass(frozen=True)
@@ -51,3 +55,31 @@ def in_chunks(
         yield chunk
         done = min(first + size, len(keys))
         report(Progress(step, number, chunks, done, len(keys), time.monotonic() - began))
+
+
+def in_chunks_ahead(
+    windows: dict[str, Window],
+    size: int,
+    step: str,
+    prepare: Callable[[dict[str, Window]], Prepared],
+    report: Callable[[Progress], None] = lambda progress: None,
+) -> Iterator[tuple[dict[str, Window], Prepared]]:
+    """in_chunks, each chunk with `prepare(chunk)`: the next chunk's is made in a background
+    thread while the caller works on the current one, so one's waits on the database or a feed
+    overlap the other's work. Two chunks at most are held; a failure of `prepare` is raised when
+    its chunk's turn comes, after the chunks before it are done."""
+    keys = sorted(windows)
+    upcoming = [
+        {key: windows[key] for key in keys[i : i + size]} for i in range(0, len(keys), size)
+    ]
+    if len(upcoming) <= 1:  # a minute run: nothing to overlap
+        for chunk in in_chunks(windows, size, step, report):
+            yield chunk, prepare(chunk)
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{step}-ahead") as pool:
+        pending = pool.submit(prepare, upcoming[0])
+        for number, chunk in enumerate(in_chunks(windows, size, step, report)):
+            prepared = pending.result()
+            if number + 1 < len(upcoming):
+                pending = pool.submit(prepare, upcoming[number + 1])
+            yield chunk, prepared

@@ -262,15 +262,14 @@ def stage_features(
     connection,
     windows: dict[str, Window],
     settings: Settings,
-    source_order: list[str],
     run_id: str | None,
-    history: pd.DataFrame | None = None,
+    history: pd.DataFrame | None,
+    bars: pd.DataFrame,
 ) -> tuple[pd.DataFrame, GateReport, pd.DataFrame]:
-    """Features of the sessions' validated bars, warmed up on `history` (the bars before them; read
-    from dual_ticker_bars when not given), gated; staged for dual_ticker_bars when they pass,
-    recorded as failures when they do not. Returns the features, the report and the history the
-    next sessions start from (the latest warm-up bars per symbol)."""
-    bars = validated(connection, windows, settings, source_order)
+    """Features of the sessions' validated bars (`validated`), warmed up on `history` (the bars
+    before them; read from dual_ticker_bars when None), gated; staged for dual_ticker_bars when
+    they pass, recorded as failures when they do not. Returns the features, the report and the
+    history the next sessions start from (the latest warm-up bars per symbol)."""
     warmup = settings.data.warmup_bars
     if history is None:
         history = bars.iloc[0:0]

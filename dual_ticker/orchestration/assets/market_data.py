@@ -11,7 +11,7 @@ from dual_ticker.orchestration.partitions import SESSIONS
 from dual_ticker.orchestration.resources import DatabaseResource, FeedResource
 from dual_ticker.orchestration.run_sessions import RunSessions
 from dual_ticker.pipeline import fallback, steps
-from dual_ticker.pipeline.chunks import in_chunks
+from dual_ticker.pipeline.chunks import in_chunks, in_chunks_ahead
 from dual_ticker.quality.gate import FEATURES_CHECKS, RAW_BARS_CHECKS
 from dual_ticker.settings import Settings
 from dual_ticker.storage import contract_bars, feed_health
@@ -63,8 +63,9 @@ def raw_bars(
     by_source: dict[str, int] = {}
     served_by: dict[str, str] = {}  # sessions whose first delivery failed the gate
     verdicts_by_source: dict[str, dict[str, str]] = {}
-    for chunk in _chunks(context, run_sessions, settings, "raw_bars"):
-        delivery = steps.fetch_missing(
+
+    def fetch(chunk):
+        return steps.fetch_missing(
             database.transaction,
             chunk,
             settings.data.symbols,
@@ -72,6 +73,9 @@ def raw_bars(
             context.run_id,
             context.log.info,
         )
+
+    # The next chunk is fetched while this one lands and is gated.
+    for chunk, delivery in _chunks(context, run_sessions, settings, "raw_bars", fetch):
         landing = fallback.land_with_fallback(  # each chunk commits; held sessions apart
             database.transaction,
             delivery,
@@ -148,14 +152,22 @@ def features(
 ) -> dg.MaterializeResult:
     """Validated bars with RSI, EMAs, session VWAP and time of day, staged for dual_ticker_bars."""
     report, history, rows = None, None, 0
-    for chunk in _chunks(context, run_sessions, settings, "features"):
-        with database.transaction() as connection:  # each chunk stages and commits
+
+    def read(chunk):
+        with database.transaction() as connection:
             try:
-                featured, chunk_report, history = steps.stage_features(
-                    connection, chunk, settings, feeds.source_order(), context.run_id, history
-                )
+                return steps.validated(connection, chunk, settings, feeds.source_order())
             except steps.GateNotPassed as refused:
-                raise dg.Failure(str(refused)) from None
+                return refused
+
+    # The next chunk's validated bars are read while this one's features are computed and staged.
+    for chunk, bars in _chunks(context, run_sessions, settings, "features", read):
+        if isinstance(bars, steps.GateNotPassed):
+            raise dg.Failure(str(bars))
+        with database.transaction() as connection:  # each chunk stages and commits
+            featured, chunk_report, history = steps.stage_features(
+                connection, chunk, settings, context.run_id, history, bars
+            )
         report = chunk_report if report is None else report.merged_with(chunk_report)
         rows += len(featured)
     return dg.MaterializeResult(
@@ -193,9 +205,12 @@ def dual_ticker_bars(
     return dg.MaterializeResult(metadata={"dagster/row_count": stored, **counts})
 
 
-def _chunks(context, run_sessions: RunSessions, settings: Settings, step: str):
-    """The run's sessions a chunk at a time; a run of several chunks logs its progress."""
+def _chunks(context, run_sessions: RunSessions, settings: Settings, step: str, prepare=None):
+    """The run's sessions a chunk at a time (with `prepare`: each with what it made, the next
+    chunk's made in the background); a run of several chunks logs its progress."""
     windows = run_sessions.windows
     size = settings.data.backfill_chunk_sessions
     report = (lambda progress: context.log.info(progress.line())) if len(windows) > size else None
-    return in_chunks(windows, size, step, report or (lambda progress: None))
+    if prepare is None:
+        return in_chunks(windows, size, step, report or (lambda progress: None))
+    return in_chunks_ahead(windows, size, step, prepare, report or (lambda progress: None))

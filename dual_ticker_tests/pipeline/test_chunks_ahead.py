@@ -1,0 +1,63 @@
+"""Chunks with their next one prepared in the background: the same chunks in the same order, the
+next chunk's preparation running while the caller works on the current one, progress reported
+after the caller's work, and a failed preparation raised in its chunk's turn."""
+
+from __future__ import annotations
+
+import threading
+
+import pandas as pd
+import pytest
+
+from dual_ticker.calendar.windows import run_windows, session_keys
+from dual_ticker.pipeline.chunks import in_chunks, in_chunks_ahead
+
+WINDOWS = run_windows(
+    session_keys("2019-01-02", "2019-03-29"), pd.Timestamp("2019-04-01", tz="UTC"), None, 1, None
+)
+
+
+def test_same_chunks_in_order_each_with_what_was_prepared_for_it():
+    plain = [list(chunk) for chunk in in_chunks(WINDOWS, 21, "raw_bars")]
+    ahead = [(list(chunk), made) for chunk, made in in_chunks_ahead(WINDOWS, 21, "raw_bars", list)]
+    assert [chunk for chunk, _ in ahead] == plain
+    assert all(chunk == made for chunk, made in ahead)
+    assert len(plain) == 3
+
+
+def test_the_next_chunk_is_prepared_while_the_caller_works():
+    started = {number: threading.Event() for number in range(3)}
+    firsts = [sorted(chunk)[0] for chunk in in_chunks(WINDOWS, 21, "raw_bars")]
+
+    def prepare(chunk):
+        started[firsts.index(sorted(chunk)[0])].set()
+        return threading.get_ident()
+
+    progress = []
+    chunks = in_chunks_ahead(WINDOWS, 21, "raw_bars", prepare, progress.append)
+    for number, (_, made_by) in enumerate(chunks):
+        assert made_by != threading.get_ident()
+        if number + 1 < 3:  # the next one starts before this one's work ends
+            assert started[number + 1].wait(timeout=10)
+        assert len(progress) == number  # reported after the caller's work, not before
+    assert [p.sessions_done for p in progress] == [21, 42, 61]
+
+
+def test_a_failed_preparation_is_raised_in_its_chunks_turn():
+    handled = []
+
+    def prepare(chunk):
+        if sorted(chunk)[0] >= "2019-02-01":
+            raise RuntimeError("feed down")
+        return len(chunk)
+
+    with pytest.raises(RuntimeError, match="feed down"):
+        for chunk, _ in in_chunks_ahead(WINDOWS, 21, "raw_bars", prepare):
+            handled.append(sorted(chunk)[0])
+    assert handled == [sorted(WINDOWS)[0]]
+
+
+def test_one_chunk_is_prepared_in_the_callers_thread():
+    few = dict(list(WINDOWS.items())[:5])
+    [(_, made_by)] = list(in_chunks_ahead(few, 21, "raw_bars", lambda c: threading.get_ident()))
+    assert made_by == threading.get_ident()
