@@ -10,6 +10,9 @@ OHLCV = {"open": "first", "high": "max", "low": "min", "close": "last", "volume"
 
 def prefer_sources(rows: pd.DataFrame, source_order: list[str]) -> pd.DataFrame:
     """One bar per symbol and minute: the first source in `source_order` that delivered it."""
+    if rows["data_source"].nunique() <= 1 and not rows.duplicated(["symbol", "timestamp"]).any():
+        # one source and no minute twice (every backfill of one feed): nothing to choose
+        return rows.sort_values(["symbol", "timestamp"], kind="stable").reset_index(drop=True)
     rank = {name: position for position, name in enumerate(source_order)}
     ranked = rows.assign(_rank=rows["data_source"].map(rank).fillna(len(rank)))
     ranked = ranked.sort_values(["symbol", "timestamp", "_rank"], kind="stable")

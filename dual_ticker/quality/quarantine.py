@@ -104,9 +104,10 @@ def split(delivery: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     problems = [(TIMESTAMPS, _time_problems(delivery)), *_value_problems(delivery)]
     reasons = pd.DataFrame({f"{i}": reason for i, (_, reason) in enumerate(problems)})
     bad = reasons.notna().any(axis=1)
-    bars = delivery.loc[~bad, [*BAR_COLUMNS, "session"]].astype({"volume": "int64"})
-    if not bad.any():
+    if not bad.any():  # every row a bar (no selection to copy through)
+        bars = delivery[[*BAR_COLUMNS, "session"]].astype({"volume": "int64"})
         return bars.reset_index(drop=True), pd.DataFrame(columns=COLUMNS)
+    bars = delivery.loc[~bad, [*BAR_COLUMNS, "session"]].astype({"volume": "int64"})
     rows = delivery[bad]
     first = reasons[bad].notna().to_numpy().argmax(axis=1)
     quarantined = rows[["session", "symbol", "data_source", "timestamp"]].assign(

@@ -91,8 +91,10 @@ def _groups(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 def delivery_conflicts(delivery: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Drops exact repeats; returns (clean delivery, rows of minutes delivered twice differently)."""
-    unique = delivery.drop_duplicates()
     keys = ["symbol", "timestamp", "data_source"]
+    if not delivery.duplicated(keys).any():  # no minute twice: no repeats either
+        return delivery, delivery.iloc[0:0]
+    unique = delivery.drop_duplicates()
     clashing = unique[unique.duplicated(keys, keep=False)]
     return unique.drop_duplicates(keys, keep="last"), clashing
 

@@ -100,14 +100,14 @@ def land(
     if conflicting is not None and not conflicting.empty:
         flagged = bars.set_index(_KEYS).index.isin(conflicting.set_index(_KEYS).index)
     verdicts = verdicts or {}
-    passed = bars["session"].map(lambda key: verdicts.get(key, (None, None))[0])
+    status = {key: "passed" if passed else "rejected" for key, (passed, _) in verdicts.items()}
     frame = bars.assign(
         fetched_at=pd.Timestamp(fetched_at),
         run_id=run_id,
         conflict=flagged,
-        gate_status=passed.map({True: "passed", False: "rejected"}).fillna("pending"),
+        gate_status=bars["session"].map(status).fillna("pending"),
         gate_run_id=run_id if verdicts else None,
-        gate_reason=bars["session"].map(lambda key: verdicts.get(key, (None, None))[1]),
+        gate_reason=bars["session"].map({key: why for key, (_, why) in verdicts.items()}),
     )
     listed = ", ".join(f'"{c}"' for c in COLUMNS)
     updates = ", ".join(f'"{c}" = EXCLUDED."{c}"' for c in COLUMNS if c not in _KEYS)
