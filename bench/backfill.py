@@ -142,8 +142,13 @@ def measure(server_kind: str, years: int, ui: bool = True) -> dict:
                 step(
                     "recordings",
                     lambda: {
-                        span: child(["bench.backfill_data", "recordings", "-", str(folder)], env)
-                        for span, folder in (("year", year), ("five_years", five))
+                        span: child(
+                            ["bench.backfill_data", "recordings", "-", str(folder), *dates], env
+                        )
+                        for span, folder, dates in (
+                            ("year", year, YEAR),
+                            ("five_years", five, FIVE_YEARS),
+                        )
                     },
                 )
                 step(

@@ -4,7 +4,7 @@ the same chunks and order, without Dagster (`pipeline`), and the naive pandas sc
     python -m bench.backfill_data pipeline|naive|recordings URL REPLAY_DIR [FIRST LAST]
 
 Prints one JSON line: rows, seconds (the work, after imports), stages, peak_rss_mb
-(`recordings`: how much the replay feed's cached recordings of REPLAY_DIR add to RSS)."""
+(`recordings`: how much the replay feed adds to RSS over a range run of REPLAY_DIR)."""
 
 from __future__ import annotations
 
@@ -124,11 +124,17 @@ def naive(url: str, replay: Path) -> dict:
     return {"rows": len(featured), "seconds": round(time.perf_counter() - began, 3)}
 
 
-def recordings(replay: Path) -> dict:
-    """What the replay feed holds for a run: it caches each symbol's whole recording."""
+def recordings(replay: Path, first: str = YEAR[0], last: str = YEAR[1]) -> dict:
+    """What the replay feed holds over a range run: the RSS growth of walking its requests (a
+    month per symbol at a time, in order, as raw_bars does) through the recording."""
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     feed = ReplayFeed(replay)
-    rows = sum(len(feed.recorded(symbol)) for symbol in ("NVDA", "MSFT"))
+    windows = run_windows(session_keys(first, last), SYSTEM_CLOCK.now(), None, 1, None)
+    rows = 0
+    for chunk in in_chunks(windows, 21, "raw_bars"):
+        window = list(chunk.values())
+        start, end = window[0].opened.normalize(), window[-1].closed
+        rows += sum(len(feed.fetch_intraday(s, start, end, end)) for s in ("NVDA", "MSFT"))
     grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before
     return {"rows": rows, "rss_growth_mb": round(grown, 1)}
 
@@ -136,7 +142,7 @@ def recordings(replay: Path) -> dict:
 def main(kind: str, url: str, replay: str, *span: str) -> None:
     settings = load_settings({"DUAL_TICKER_HOME": "/tmp/unused"})
     if kind == "recordings":
-        result = recordings(Path(replay))
+        result = recordings(Path(replay), *span)
     elif kind == "pipeline":
         result = pipeline(url, Path(replay), settings, *span)
     else:

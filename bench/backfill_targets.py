@@ -118,8 +118,9 @@ def memory_growth(one: dict, five: dict, recordings: dict | None) -> str:
     if recordings:
         one_mb, five_mb = (recordings[k]["rss_growth_mb"] for k in ("year", "five_years"))
         held = (
-            f"; the replay feed caches each symbol's whole recording: {one_mb:.0f} MB for the "
-            f"year's files, {five_mb:.0f} MB for the 5 years' ({five_mb - one_mb:+.0f} MB of the "
+            f"; the replay feed reads each recording a piece at a time: walking it through "
+            f"the range adds {one_mb:.0f} MB for the year, {five_mb:.0f} MB for the 5 years "
+            f"({five_mb - one_mb:+.0f} MB of the "
             f"{five['peak_rss_mb'] - one['peak_rss_mb']:+.0f} MB), measured alone"
         )
     return (
