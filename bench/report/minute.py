@@ -100,7 +100,7 @@ def _misses(result: dict) -> list[str]:
         + ". The launch costs what Dagster's own bookkeeping costs (planned-event rows written when the run is "
         "created, PIPELINE_STARTING, two launcher events, the Celery task row, the worker's tag), no process start "
         "or import. The steps: per run about 50 Dagster events written on one kept connection, the fetch (both "
-        "symbols, one request each; with slow feeds each request's latency is paid), the gate over the session's "
+        "symbols, one request each, sent at once: with slow feeds one request's latency is paid), the gate over the session's "
         "stored rows and the features over the session plus its warm-up, which grow through the day, then the "
         "upsert. Ticks that ran while other work used the machine (tests; see the load average) make the tail.",
     ]

@@ -218,7 +218,7 @@ def features_outcomes(featured: pd.DataFrame, settings: Settings) -> list[Outcom
         problems.append(f"{int(undefined.sum())} row(s) with NaN indicators past the warm-up")
         bad_rows.append(featured[undefined])
     band = settings.validation.indicators.price_band
-    session = featured["timestamp"].dt.tz_convert("America/New_York").dt.date
+    session = featured["timestamp"].dt.tz_convert("America/New_York").dt.normalize()
     low = featured.groupby([featured["symbol"], session])["low"].transform("min") * (1 - band)
     high = featured.groupby([featured["symbol"], session])["high"].transform("max") * (1 + band)
     for column in ("ema_short", "ema_long", "vwap"):
