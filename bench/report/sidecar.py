@@ -51,9 +51,10 @@ def sidecar_section(result: dict) -> list[str]:
     ]
     if "connect_ms" in result:
         lines += [
-            f"Of a scrape, opening the request's own PostgreSQL connection (the sidecar connects per request, "
-            f"so it recovers by itself when the database returns) takes {format_ms(result['connect_ms']['p50'])} "
-            "(p50 of 50, unix socket); the reads of totals and latest rows are the rest.",
+            f"A new PostgreSQL connection takes {format_ms(result['connect_ms']['p50'])} (p50 of 50, unix "
+            "socket): the sidecar keeps its connections between requests (checked before use, so it "
+            "recovers by itself when the database returns) and pays that only for its first ones; a scrape is "
+            "the reads of totals and latest rows.",
             "",
         ]
     return lines

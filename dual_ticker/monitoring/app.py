@@ -1,7 +1,7 @@
 """The sidecar's HTTP routes: /monitoring/health (JSON), /monitoring/metrics (Prometheus text) and
-/monitoring/status (plain text). Each request reads durable state on a new connection, so the
-answers are right for runs in other processes and recover by themselves when the database
-returns."""
+/monitoring/status (plain text). Each request reads durable state in its own short transaction
+(on a connection the process keeps, checked before use), so the answers are right for runs in
+other processes and recover by themselves when the database returns."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from dual_ticker.monitoring.health import assess, status_lines
 from dual_ticker.monitoring.metrics import CONTENT_TYPE, exposition
 from dual_ticker.monitoring.snapshot import Snapshot, read_snapshot
 from dual_ticker.settings import Settings
-from dual_ticker.storage.database import DatabaseUnavailable, connect, redact
+from dual_ticker.storage.database import DatabaseUnavailable, redact, transaction
 
 log = logging.getLogger("dual_ticker.monitoring")
 CONNECT_TIMEOUT_SECONDS = 2
@@ -32,14 +32,12 @@ class StateReader:
 
     def read(self) -> tuple[Snapshot | None, str | None]:
         try:
-            connection = connect(self._url, timeout_seconds=CONNECT_TIMEOUT_SECONDS)
-        except DatabaseUnavailable as error:
-            return None, str(error)
-        try:
-            with connection:
+            with transaction(self._url, CONNECT_TIMEOUT_SECONDS) as connection:
                 return read_snapshot(
                     connection, list(self._settings.data.symbols), self._settings.feeds.primary
                 ), None
+        except DatabaseUnavailable as error:
+            return None, str(error)
         except psycopg2.Error as error:
             reason = (
                 redact(str(error).strip().splitlines()[0])
@@ -51,8 +49,6 @@ class StateReader:
                 None,
                 f"database error: {reason}; check the server and the migrations (make db-start)",
             )
-        finally:
-            connection.close()
 
 
 def create_app(database_url: str, settings: Settings, clock: Clock) -> FastAPI:

@@ -169,10 +169,11 @@ _kept = _KeptConnections()
 
 
 @contextmanager
-def transaction(url: str):
+def transaction(url: str, timeout_seconds: int = 5):
     """A connection whose work commits on success and rolls back on any error; the connection
-    is kept for the process's next transaction on the same database."""
-    connection = _kept.take(url) or connect(url)
+    is kept for the process's next transaction on the same database (a new one waits up to
+    `timeout_seconds` for the server)."""
+    connection = _kept.take(url) or connect(url, timeout_seconds)
     try:
         with connection:
             yield connection

@@ -4,6 +4,7 @@ import subprocess
 
 import httpx
 import pandas as pd
+import psycopg2
 import pytest
 
 from dual_ticker.clock import FixedClock
@@ -145,3 +146,23 @@ def test_promtool_accepts_the_metrics(embedded_database, settings, serve, tmp_pa
     assert checked.stdout.strip() == "" and checked.stderr.strip() == "", (
         checked.stdout + checked.stderr
     )
+
+
+def _sidecar_backends(database_url: str) -> set[int]:
+    with psycopg2.connect(database_url) as connection, connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = current_database() AND application_name = 'dual_ticker'"
+        )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def test_scrapes_reuse_a_kept_connection(database_url, settings, serve):
+    """A scrape does not pay for a new PostgreSQL session (a server process per request): the
+    sidecar keeps its connection between requests."""
+    base = serve(create_app(database_url, settings, FixedClock(AFTER_CLOSE)))
+    assert httpx.get(f"{base}/monitoring/metrics", timeout=10).status_code == 200
+    kept = _sidecar_backends(database_url)
+    for _ in range(20):
+        assert httpx.get(f"{base}/monitoring/metrics", timeout=10).status_code == 200
+    assert kept and _sidecar_backends(database_url) == kept
