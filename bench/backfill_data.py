@@ -22,7 +22,7 @@ from dual_ticker.clock import SYSTEM_CLOCK
 from dual_ticker.features.indicators import compute_features
 from dual_ticker.feeds.replay import ReplayFeed
 from dual_ticker.pipeline import steps
-from dual_ticker.pipeline.chunks import in_chunks, in_chunks_ahead
+from dual_ticker.pipeline.chunks import in_chunks, in_chunks_ahead, written_behind
 from dual_ticker.settings import load_settings
 from dual_ticker.storage import raw_bars
 from dual_ticker.storage.database import transaction
@@ -68,13 +68,19 @@ def pipeline(url: str, replay: Path, settings, first: str = YEAR[0], last: str =
         with transaction(url) as connection:
             return steps.validated(connection, chunk, settings, order)
 
-    for chunk, bars in in_chunks_ahead(windows, size, "features", read):
+    def keep(chunk, featured, report):
         with transaction(url) as connection:
-            featured, report, history = steps.stage_features(
-                connection, chunk, settings, "bench", history, bars
-            )
-        assert not report.blocked, report
-        rows += len(featured)
+            steps.keep_features(connection, featured, report, chunk, "bench")
+
+    with written_behind() as submit:
+        for chunk, bars in in_chunks_ahead(windows, size, "features", read):
+            if history is None:
+                with transaction(url) as connection:
+                    history = steps.warmup_history(connection, settings, bars)
+            featured, report, history = steps.featured_and_gated(chunk, settings, history, bars)
+            assert not report.blocked, report
+            submit(keep, chunk, featured, report)
+            rows += len(featured)
     began = _mark(stages, "features", began)
     for chunk in in_chunks(windows, size, "dual_ticker_bars"):
         with transaction(url) as connection:

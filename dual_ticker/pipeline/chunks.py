@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -83,3 +84,21 @@ def in_chunks_ahead(
             if number + 1 < len(upcoming):
                 pending = pool.submit(prepare, upcoming[number + 1])
             yield chunk, prepared
+
+
+@contextmanager
+def written_behind():
+    """submit(write, *args): runs `write` in a background thread once the previous one is done
+    (its failure raised here), so a chunk's writes overlap the next chunk's work. On leaving,
+    the last write is waited for: every submitted write has committed or raised."""
+    pending = []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="written-behind") as pool:
+
+        def submit(write: Callable[..., object], *args) -> None:
+            if pending:
+                pending.pop().result()
+            pending.append(pool.submit(write, *args))
+
+        yield submit
+        if pending:
+            pending.pop().result()

@@ -270,28 +270,52 @@ def stage_features(
     before them; read from dual_ticker_bars when None), gated; staged for dual_ticker_bars when
     they pass, recorded as failures when they do not. Returns the features, the report and the
     history the next sessions start from (the latest warm-up bars per symbol)."""
-    warmup = settings.data.warmup_bars
     if history is None:
-        history = bars.iloc[0:0]
-        if not bars.empty:
-            history = contract_bars.history_before(
-                connection, settings.data.symbols, bars["timestamp"].min(), warmup
-            )
+        history = warmup_history(connection, settings, bars)
+    featured, report, following = featured_and_gated(windows, settings, history, bars)
+    keep_features(connection, featured, report, windows, run_id)
+    return featured, report, following
+
+
+def warmup_history(connection, settings: Settings, bars: pd.DataFrame) -> pd.DataFrame:
+    """The stored bars the first of `bars` warm up on (data.warmup_bars per symbol)."""
+    if bars.empty:
+        return bars.iloc[0:0]
+    return contract_bars.history_before(
+        connection, settings.data.symbols, bars["timestamp"].min(), settings.data.warmup_bars
+    )
+
+
+def featured_and_gated(
+    windows: dict[str, Window], settings: Settings, history: pd.DataFrame, bars: pd.DataFrame
+) -> tuple[pd.DataFrame, GateReport, pd.DataFrame]:
+    """stage_features without the database: the features, their gate report and the history the
+    next sessions start from."""
     featured = compute_features(history, bars)
     report = features_report(featured, list(windows), settings, history)
-    if report.blocked:
-        record_report(connection, report, run_id)
-    else:
-        contract_bars.stage(connection, featured, list(windows), run_id)
     carried = history.columns.intersection(bars.columns)
     following = (
         pd.concat([history[carried], bars[carried]], ignore_index=True)
         .sort_values(["symbol", "timestamp"])
         .groupby("symbol")
-        .tail(warmup)
+        .tail(settings.data.warmup_bars)
         .reset_index(drop=True)
     )
     return featured, report, following
+
+
+def keep_features(
+    connection,
+    featured: pd.DataFrame,
+    report: GateReport,
+    windows: dict[str, Window],
+    run_id: str | None,
+) -> None:
+    """Stages features that passed their gate; records the failures of features that did not."""
+    if report.blocked:
+        record_report(connection, report, run_id)
+    else:
+        contract_bars.stage(connection, featured, list(windows), run_id)
 
 
 def publish(connection, windows: dict[str, Window], symbols) -> dict:

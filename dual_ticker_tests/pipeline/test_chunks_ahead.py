@@ -1,6 +1,7 @@
 """Chunks with their next one prepared in the background: the same chunks in the same order, the
 next chunk's preparation running while the caller works on the current one, progress reported
-after the caller's work, and a failed preparation raised in its chunk's turn."""
+after the caller's work, and a failed preparation raised in its chunk's turn. Writes behind the
+caller: one at a time, in order, all done on leaving, a failure raised at the next hand-off."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pandas as pd
 import pytest
 
 from dual_ticker.calendar.windows import run_windows, session_keys
-from dual_ticker.pipeline.chunks import in_chunks, in_chunks_ahead
+from dual_ticker.pipeline.chunks import in_chunks, in_chunks_ahead, written_behind
 
 WINDOWS = run_windows(
     session_keys("2019-01-02", "2019-03-29"), pd.Timestamp("2019-04-01", tz="UTC"), None, 1, None
@@ -61,3 +62,34 @@ def test_one_chunk_is_prepared_in_the_callers_thread():
     few = dict(list(WINDOWS.items())[:5])
     [(_, made_by)] = list(in_chunks_ahead(few, 21, "raw_bars", lambda c: threading.get_ident()))
     assert made_by == threading.get_ident()
+
+
+def test_writes_behind_run_in_order_one_at_a_time_and_are_all_done_on_leaving():
+
+    done, running, gate = [], [], threading.Event()
+
+    def write(number):
+        running.append(number)
+        assert len(running) == 1  # one write at a time
+        if number == 0:
+            assert gate.wait(timeout=10)  # held until the caller has moved on
+        done.append(number)
+        running.remove(number)
+
+    with written_behind() as submit:
+        submit(write, 0)
+        gate.set()  # the caller got here while write 0 was still running
+        submit(write, 1)  # waits for 0 first
+        assert done[:1] == [0]
+        submit(write, 2)
+    assert done == [0, 1, 2]
+
+
+def test_a_failed_write_behind_is_raised_at_the_next_hand_off():
+
+    def fail():
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full"), written_behind() as submit:
+        submit(fail)
+        submit(lambda: None)

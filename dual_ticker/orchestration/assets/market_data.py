@@ -11,7 +11,7 @@ from dual_ticker.orchestration.partitions import SESSIONS
 from dual_ticker.orchestration.resources import DatabaseResource, FeedResource
 from dual_ticker.orchestration.run_sessions import RunSessions
 from dual_ticker.pipeline import fallback, steps
-from dual_ticker.pipeline.chunks import in_chunks, in_chunks_ahead
+from dual_ticker.pipeline.chunks import in_chunks, in_chunks_ahead, written_behind
 from dual_ticker.quality.gate import FEATURES_CHECKS, RAW_BARS_CHECKS
 from dual_ticker.settings import Settings
 from dual_ticker.storage import contract_bars, feed_health
@@ -160,16 +160,25 @@ def features(
             except steps.GateNotPassed as refused:
                 return refused
 
-    # The next chunk's validated bars are read while this one's features are computed and staged.
-    for chunk, bars in _chunks(context, run_sessions, settings, "features", read):
-        if isinstance(bars, steps.GateNotPassed):
-            raise dg.Failure(str(bars))
+    def keep(chunk, featured, chunk_report):
         with database.transaction() as connection:  # each chunk stages and commits
-            featured, chunk_report, history = steps.stage_features(
-                connection, chunk, settings, context.run_id, history, bars
+            steps.keep_features(connection, featured, chunk_report, chunk, context.run_id)
+
+    # The next chunk's validated bars are read, and this one's features staged, in the background
+    # while the features of this one (then the next) are computed.
+    with written_behind() as submit:
+        for chunk, bars in _chunks(context, run_sessions, settings, "features", read):
+            if isinstance(bars, steps.GateNotPassed):
+                raise dg.Failure(str(bars))
+            if history is None:
+                with database.transaction() as connection:
+                    history = steps.warmup_history(connection, settings, bars)
+            featured, chunk_report, history = steps.featured_and_gated(
+                chunk, settings, history, bars
             )
-        report = chunk_report if report is None else report.merged_with(chunk_report)
-        rows += len(featured)
+            submit(keep, chunk, featured, chunk_report)
+            report = chunk_report if report is None else report.merged_with(chunk_report)
+            rows += len(featured)
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": rows,
