@@ -82,9 +82,13 @@ def pipeline(url: str, replay: Path, settings, first: str = YEAR[0], last: str =
             submit(keep, chunk, featured, report)
             rows += len(featured)
     began = _mark(stages, "features", began)
-    for chunk in in_chunks(windows, size, "dual_ticker_bars"):
+
+    def publish(chunk):
         with transaction(url) as connection:
-            steps.publish(connection, chunk, symbols)
+            return steps.publish(connection, chunk, symbols)
+
+    for _ in in_chunks_ahead(windows, size, "dual_ticker_bars", publish, ahead=2):
+        pass
     _mark(stages, "publish", began)
     stages.pop("raw_bars_total")
     stages = {name: round(seconds, 3) for name, seconds in stages.items()}

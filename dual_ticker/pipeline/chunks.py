@@ -5,6 +5,7 @@ failure partway leaves every committed chunk complete."""
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -64,11 +65,13 @@ def in_chunks_ahead(
     step: str,
     prepare: Callable[[dict[str, Window]], Prepared],
     report: Callable[[Progress], None] = lambda progress: None,
+    ahead: int = 1,
 ) -> Iterator[tuple[dict[str, Window], Prepared]]:
-    """in_chunks, each chunk with `prepare(chunk)`: the next chunk's is made in a background
-    thread while the caller works on the current one, so one's waits on the database or a feed
-    overlap the other's work. Two chunks at most are held; a failure of `prepare` is raised when
-    its chunk's turn comes, after the chunks before it are done."""
+    """in_chunks, each chunk with `prepare(chunk)`: the next `ahead` chunks' are made in background
+    threads while the caller works on the current one, so waits on the database or a feed overlap
+    other work. At most `ahead` + 1 chunks are held; a failure of `prepare` is raised when its
+    chunk's turn comes, after the chunks before it are done, and the chunks not started are
+    dropped."""
     keys = sorted(windows)
     upcoming = [
         {key: windows[key] for key in keys[i : i + size]} for i in range(0, len(keys), size)
@@ -77,13 +80,17 @@ def in_chunks_ahead(
         for chunk in in_chunks(windows, size, step, report):
             yield chunk, prepare(chunk)
         return
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{step}-ahead") as pool:
-        pending = pool.submit(prepare, upcoming[0])
-        for number, chunk in enumerate(in_chunks(windows, size, step, report)):
-            prepared = pending.result()
-            if number + 1 < len(upcoming):
-                pending = pool.submit(prepare, upcoming[number + 1])
-            yield chunk, prepared
+    with ThreadPoolExecutor(max_workers=ahead, thread_name_prefix=f"{step}-ahead") as pool:
+        pending = deque(pool.submit(prepare, chunk) for chunk in upcoming[:ahead])
+        try:
+            for number, chunk in enumerate(in_chunks(windows, size, step, report)):
+                prepared = pending.popleft().result()
+                if number + ahead < len(upcoming):
+                    pending.append(pool.submit(prepare, upcoming[number + ahead]))
+                yield chunk, prepared
+        finally:
+            for future in pending:
+                future.cancel()
 
 
 @contextmanager

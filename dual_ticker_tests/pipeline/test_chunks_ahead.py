@@ -93,3 +93,23 @@ def test_a_failed_write_behind_is_raised_at_the_next_hand_off():
     with pytest.raises(RuntimeError, match="disk full"), written_behind() as submit:
         submit(fail)
         submit(lambda: None)
+
+
+def test_two_ahead_prepares_two_chunks_at_once_and_drops_the_rest_on_a_failure():
+    both_running, started = threading.Barrier(2, timeout=10), []
+
+    def prepare(chunk):
+        first = sorted(chunk)[0]
+        started.append(first)
+        if first < "2019-03-01":
+            both_running.wait()  # the first two chunks run at the same time
+        if first >= "2019-02-01":
+            raise RuntimeError("not staged")
+        return first
+
+    handled = []
+    with pytest.raises(RuntimeError, match="not staged"):
+        for chunk, _ in in_chunks_ahead(WINDOWS, 21, "dual_ticker_bars", prepare, ahead=2):
+            handled.append(sorted(chunk)[0])
+    assert handled == [sorted(WINDOWS)[0]]
+    assert len(started) <= 3
