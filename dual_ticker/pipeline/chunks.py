@@ -1,6 +1,6 @@
 """A run's sessions in bounded chunks, in session order: each chunk is fetched, gated, featured or
-published and committed before the next, so memory stays flat however long the range, and a
-failure partway leaves every committed chunk complete."""
+published and committed on its own, a chunk or two ahead of the caller at most, so memory stays
+flat however long the range, and a failure partway leaves every committed chunk complete."""
 
 from __future__ import annotations
 
