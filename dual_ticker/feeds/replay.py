@@ -108,7 +108,7 @@ class _Recording:
             if b'"' in self.header:
                 self.whole = True
                 return
-            carry, previous = None, None
+            carry = None
             for number, (offset, length) in enumerate(ranges):
                 text = _read(file, offset, length)
                 if b'"' in text:
@@ -119,7 +119,7 @@ class _Recording:
                 if placed.isna().any() or not placed.is_monotonic_increasing:
                     self.whole = True  # no time to place a row by, or out of order
                     return
-                if previous is not None and len(placed) and placed.iloc[0] < previous:
+                if carry is not None and len(placed) and placed.iloc[0] < carry:
                     self.whole = True
                     return
                 self._empty = rows.iloc[0:0]
@@ -128,7 +128,7 @@ class _Recording:
                     self.pieces.append(piece)
                     if len(self._kept) < self.KEPT:  # the first ones: a range run starts there
                         self._keep(len(self.pieces) - 1, rows)
-                    carry = previous = placed.iloc[-1]
+                    carry = placed.iloc[-1]
         self.whole = not self.pieces
 
     def _parse(self, text: bytes, carry, first_piece: bool) -> pd.DataFrame:

@@ -155,10 +155,7 @@ def features(
 
     def read(chunk):
         with database.transaction() as connection:
-            try:
-                return steps.validated(connection, chunk, settings, feeds.source_order())
-            except steps.GateNotPassed as refused:
-                return refused
+            return steps.validated(connection, chunk, settings, feeds.source_order())
 
     def keep(chunk, featured, chunk_report):
         with database.transaction() as connection:  # each chunk stages and commits
@@ -167,9 +164,8 @@ def features(
     # The next chunk's validated bars are read, and this one's features staged, in the background
     # while the features of this one (then the next) are computed.
     with written_behind() as submit:
-        for chunk, bars in _chunks(context, run_sessions, settings, "features", read):
-            if isinstance(bars, steps.GateNotPassed):
-                raise dg.Failure(str(bars))
+        chunks = _chunks(context, run_sessions, settings, "features", read)
+        for chunk, bars in _refused_as_failure(chunks, steps.GateNotPassed):
             if history is None:
                 with database.transaction() as connection:
                     history = steps.warmup_history(connection, settings, bars)
@@ -205,16 +201,11 @@ def dual_ticker_bars(
 
     def publish(chunk):
         with database.transaction() as connection:  # each chunk's sessions: all or nothing
-            try:
-                return steps.publish(connection, chunk, settings.data.symbols)
-            except contract_bars.NotStaged as missing:
-                return missing
+            return steps.publish(connection, chunk, settings.data.symbols)
 
     # The work is the server's: two chunks are published at once, on two connections.
     chunks = _chunks(context, run_sessions, settings, "dual_ticker_bars", publish, ahead=2)
-    for _, published in chunks:
-        if isinstance(published, contract_bars.NotStaged):
-            raise dg.Failure(str(published))
+    for _, published in _refused_as_failure(chunks, contract_bars.NotStaged):
         counts = {key: counts[key] + published[key] for key in counts}
     with database.transaction() as connection:
         stored = contract_bars.count_in(connection, run_sessions.windows)
@@ -232,3 +223,11 @@ def _chunks(
     if prepare is None:
         return in_chunks(windows, size, step, report or (lambda progress: None))
     return in_chunks_ahead(windows, size, step, prepare, report or (lambda progress: None), ahead)
+
+
+def _refused_as_failure(chunks, refusal: type[Exception]):
+    """The chunks, with a refusal raised for one of them (in its turn) as the run's failure."""
+    try:
+        yield from chunks
+    except refusal as refused:
+        raise dg.Failure(str(refused)) from None
