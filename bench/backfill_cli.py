@@ -24,7 +24,8 @@ STEP_SECONDS = re.compile(r'Finished execution of step "(\w+)" in (\S+?)\.?$')
 DURATION_PART = re.compile(r"([\d.]+)(ms|h|m|s)")  # Dagster's format: 533ms, 2.1s, 4m52s, 1h4m
 UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600}
 # Events a step writes once its asset has returned: Dagster's own bookkeeping, not the data work.
-AFTER_COMPUTE = ("STEP_OUTPUT", "ASSET_MATERIALIZATION", "ASSET_CHECK_EVALUATION")
+# (A range run's materializations are written by its assets, a batch per chunk, during compute.)
+AFTER_COMPUTE = ("STEP_OUTPUT", "ASSET_CHECK_EVALUATION")
 
 
 def command(first: str, last: str) -> list[str]:

@@ -14,6 +14,7 @@ from dual_ticker.orchestration.assets.market_data import (
     validated_bars,
 )
 from dual_ticker.orchestration.assets.portfolio import positions
+from dual_ticker.orchestration.chunk_materializations import by_chunk_executor
 from dual_ticker.orchestration.resources import DatabaseResource, FeedResource
 from dual_ticker.orchestration.run_sessions import run_sessions_resource
 from dual_ticker.orchestration.schedules import build_minute_schedule, minute_job
@@ -63,7 +64,9 @@ def build_definitions(settings: Settings, clock: Clock | None = None) -> dg.Defi
         schedules=[schedule],
         sensors=[feed_failover_sensor, *ALERT_SENSORS],
         resources=build_resources(settings, clock),
-        executor=dg.in_process_executor,  # minute runs: one process, no per-step re-import
+        # One process, no per-step re-import; a range run records each chunk's sessions as it
+        # commits (the minute job has its own, locked executor).
+        executor=by_chunk_executor,
     )
 
 

@@ -8,7 +8,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -95,17 +95,32 @@ def in_chunks_ahead(
 
 @contextmanager
 def written_behind():
-    """submit(write, *args): runs `write` in a background thread once the previous one is done
-    (its failure raised here), so a chunk's writes overlap the next chunk's work. On leaving,
-    the last write is waited for: every submitted write has committed or raised."""
-    pending = []
+    """submit(write, *args, then=None): runs `write` in a background thread once the previous one
+    is done (its failure raised here), so a chunk's writes overlap the next chunk's work; `then`
+    runs in the caller's thread once its write has committed (at the next submit, or on leaving).
+    On leaving, the last write is waited for: every submitted write has committed or raised, and
+    a write that committed has had its `then`, even when the caller's work failed."""
+    pending: list = []
+
+    def settle() -> None:
+        write, then = pending.pop()
+        write.result()
+        if then is not None:
+            then()
+
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="written-behind") as pool:
 
-        def submit(write: Callable[..., object], *args) -> None:
+        def submit(write: Callable[..., object], *args, then: Callable[[], object] | None = None):
             if pending:
-                pending.pop().result()
-            pending.append(pool.submit(write, *args))
+                settle()
+            pending.append((pool.submit(write, *args), then))
 
-        yield submit
+        try:
+            yield submit
+        except BaseException:
+            if pending:
+                with suppress(Exception):  # the caller's failure is the one raised
+                    settle()
+            raise
         if pending:
-            pending.pop().result()
+            settle()

@@ -6,6 +6,7 @@ caller: one at a time, in order, all done on leaving, a failure raised at the ne
 from __future__ import annotations
 
 import threading
+import time
 
 import pandas as pd
 import pytest
@@ -113,3 +114,37 @@ def test_two_ahead_prepares_two_chunks_at_once_and_drops_the_rest_on_a_failure()
             handled.append(sorted(chunk)[0])
     assert handled == [sorted(WINDOWS)[0]]
     assert len(started) <= 3
+
+
+def test_what_follows_a_write_runs_in_the_callers_thread_once_it_has_committed():
+    caller, committed, followed = threading.get_ident(), [], []
+
+    def write(number):
+        time.sleep(0.05)
+        committed.append(number)
+
+    def then(number):
+        followed.append((number, list(committed), threading.get_ident() == caller))
+
+    with written_behind() as submit:
+        for number in range(3):
+            submit(write, number, then=lambda number=number: then(number))
+    assert [number for number, _, _ in followed] == [0, 1, 2]
+    assert all(number in seen and in_caller for number, seen, in_caller in followed)
+
+
+def test_a_committed_write_is_followed_up_even_when_the_callers_work_fails():
+    followed = []
+
+    def fail():
+        raise RuntimeError("disk full")
+
+    with pytest.raises(ValueError, match="bad chunk"), written_behind() as submit:
+        submit(lambda: None, then=lambda: followed.append("committed"))
+        raise ValueError("bad chunk")
+    assert followed == ["committed"]
+
+    with pytest.raises(ValueError, match="bad chunk"), written_behind() as submit:
+        submit(fail, then=lambda: followed.append("failed"))  # never followed up
+        raise ValueError("bad chunk")  # the caller's failure is the one raised
+    assert followed == ["committed"]

@@ -2,11 +2,13 @@
 dual_ticker.pipeline.steps. Each asset reads its input from the table that owns it."""
 
 import warnings
+from functools import partial
 
 import dagster as dg
 
 from dual_ticker.clock import Clock
 from dual_ticker.orchestration.check_results import check_results, table_metadata
+from dual_ticker.orchestration.chunk_materializations import ChunkMaterializations
 from dual_ticker.orchestration.partitions import SESSIONS
 from dual_ticker.orchestration.resources import DatabaseResource, FeedResource
 from dual_ticker.orchestration.run_sessions import RunSessions
@@ -63,6 +65,7 @@ def raw_bars(
     by_source: dict[str, int] = {}
     served_by: dict[str, str] = {}  # sessions whose first delivery failed the gate
     verdicts_by_source: dict[str, dict[str, str]] = {}
+    recorded = _recorded(context, run_sessions, settings)
 
     def fetch(chunk):
         return steps.fetch_missing(
@@ -98,6 +101,7 @@ def raw_bars(
         if len(clean):
             first_bar = first_bar or clean["timestamp"].min()
             last_bar = clean["timestamp"].max()
+        recorded.committed(chunk, landed_in_chunk=len(clean))
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": landed,
@@ -115,6 +119,7 @@ def raw_bars(
 
 @session_asset(deps=[raw_bars], kinds={"postgres"})
 def validated_bars(
+    context: dg.AssetExecutionContext,
     database: DatabaseResource,
     run_sessions: dg.ResourceParam[RunSessions],
     settings: dg.ResourceParam[Settings],
@@ -126,6 +131,7 @@ def validated_bars(
         except steps.GateNotPassed as refused:
             raise dg.Failure(str(refused)) from None
         counts = raw_table.regular_counts(connection, run_sessions.windows, settings.data.symbols)
+    _recorded(context, run_sessions, settings).rest()  # one query: the run's sessions at once
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": sum(counts.values()),
@@ -152,6 +158,7 @@ def features(
 ) -> dg.MaterializeResult:
     """Validated bars with RSI, EMAs, session VWAP and time of day, staged for dual_ticker_bars."""
     report, history, rows = None, None, 0
+    recorded = _recorded(context, run_sessions, settings)
 
     def read(chunk):
         with database.transaction() as connection:
@@ -172,7 +179,14 @@ def features(
             featured, chunk_report, history = steps.featured_and_gated(
                 chunk, settings, history, bars
             )
-            submit(keep, chunk, featured, chunk_report)
+            figures = {"featured_in_chunk": len(featured), "staged": not chunk_report.blocked}
+            submit(
+                keep,
+                chunk,
+                featured,
+                chunk_report,
+                then=partial(recorded.committed, chunk, **figures),
+            )
             report = chunk_report if report is None else report.merged_with(chunk_report)
             rows += len(featured)
     return dg.MaterializeResult(
@@ -198,6 +212,7 @@ def dual_ticker_bars(
 ) -> dg.MaterializeResult:
     """The contract table the trading model reads: one row per symbol and bar, 13 features each."""
     counts = {"upserted": 0, "deleted": 0}
+    recorded = _recorded(context, run_sessions, settings)
 
     def publish(chunk):
         with database.transaction() as connection:  # each chunk's sessions: all or nothing
@@ -205,11 +220,18 @@ def dual_ticker_bars(
 
     # The work is the server's: two chunks are published at once, on two connections.
     chunks = _chunks(context, run_sessions, settings, "dual_ticker_bars", publish, ahead=2)
-    for _, published in _refused_as_failure(chunks, contract_bars.NotStaged):
+    for chunk, published in _refused_as_failure(chunks, contract_bars.NotStaged):
         counts = {key: counts[key] + published[key] for key in counts}
+        recorded.committed(chunk, **{f"{key}_in_chunk": value for key, value in published.items()})
     with database.transaction() as connection:
         stored = contract_bars.count_in(connection, run_sessions.windows)
     return dg.MaterializeResult(metadata={"dagster/row_count": stored, **counts})
+
+
+def _recorded(context, run_sessions: RunSessions, settings: Settings) -> ChunkMaterializations:
+    return ChunkMaterializations(
+        context, run_sessions.windows, settings.data.backfill_chunk_sessions
+    )
 
 
 def _chunks(
