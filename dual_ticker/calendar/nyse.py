@@ -6,6 +6,7 @@ from datetime import date
 from functools import lru_cache
 
 import exchange_calendars as xcals
+import numpy as np
 import pandas as pd
 
 NEW_YORK = "America/New_York"
@@ -81,8 +82,10 @@ def latest_session(at: pd.Timestamp) -> pd.Timestamp:
 
 
 def new_york_dates(timestamps: pd.Series) -> pd.Series:
-    """'YYYY-MM-DD' of each moment in New York (vectorised: strftime is slow on large frames)."""
+    """'YYYY-MM-DD' of each moment in New York (vectorised: strftime is slow on large frames).
+    Bars span few days: each day is formatted once and spread to its rows."""
     wall = (
         timestamps.dt.tz_convert(NEW_YORK).dt.tz_localize(None).to_numpy().astype("datetime64[D]")
     )
-    return pd.Series(wall.astype(str), index=timestamps.index, dtype=object)
+    days, of_row = np.unique(wall, return_inverse=True)
+    return pd.Series(days.astype(str)[of_row], index=timestamps.index, dtype=object)

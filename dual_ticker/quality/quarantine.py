@@ -32,22 +32,28 @@ def _value_problems(bars: pd.DataFrame) -> list[tuple[str, pd.Series]]:
     for column in PRICE_COLUMNS:
         value = bars[column]
         reason = pd.Series(None, index=bars.index, dtype=object)
-        reason[value.isna()] = f"{column} is not a number"
-        reason[np.isinf(value)] = f"{column} is infinite"
-        reason[np.isfinite(value) & (value.abs() >= MAX_PRICE)] = (
-            f"{column} is absurd (>= {MAX_PRICE:g})"
-        )
+        _mark(reason, value.isna(), f"{column} is not a number")
+        _mark(reason, np.isinf(value), f"{column} is infinite")
+        absurd = np.isfinite(value) & (value.abs() >= MAX_PRICE)
+        _mark(reason, absurd, f"{column} is absurd (>= {MAX_PRICE:g})")
         found.append((OHLC, reason))
     volume = bars["volume"].astype("float64")
     reason = pd.Series(None, index=bars.index, dtype=object)
-    reason[volume.isna()] = "volume is not a number"
-    reason[np.isinf(volume)] = "volume is infinite"
-    reason[np.isfinite(volume) & (volume != np.round(volume))] = "volume is not a whole number"
-    reason[np.isfinite(volume) & (volume.abs() >= MAX_VOLUME)] = (
-        f"volume is absurd (>= {MAX_VOLUME:g})"
-    )
+    _mark(reason, volume.isna(), "volume is not a number")
+    _mark(reason, np.isinf(volume), "volume is infinite")
+    fraction = np.isfinite(volume) & (volume != np.round(volume))
+    _mark(reason, fraction, "volume is not a whole number")
+    absurd = np.isfinite(volume) & (volume.abs() >= MAX_VOLUME)
+    _mark(reason, absurd, f"volume is absurd (>= {MAX_VOLUME:g})")
     found.append((VOLUME, reason))
     return found
+
+
+def _mark(reason: pd.Series, rows: pd.Series, why: str) -> None:
+    """Sets `why` on the rows the mask flags (a later reason replaces an earlier one). A clean
+    delivery flags none: any() is cheap, a masked assignment into an object column is not."""
+    if rows.any():
+        reason[rows] = why
 
 
 def _time_problems(bars: pd.DataFrame) -> pd.Series:
@@ -56,17 +62,20 @@ def _time_problems(bars: pd.DataFrame) -> pd.Series:
     stamps = bars["timestamp"]
     reason = pd.Series(None, index=bars.index, dtype=object)
     readable = stamps.notna()
-    reason[~readable] = "time unreadable"
+    _mark(reason, ~readable, "time unreadable")
     if readable.any():
         known = stamps[readable]
         local = known.dt.tz_convert(NEW_YORK)
         minute_of_day = local.dt.hour * 60 + local.dt.minute
         night = (minute_of_day < 4 * 60) | (minute_of_day >= 20 * 60)
-        reason[night[night].index] = "time outside 04:00-20:00 New York"
+        if night.any():
+            reason[night[night].index] = "time outside 04:00-20:00 New York"
         off_day = new_york_dates(known) != bars.loc[readable, "session"]
-        reason[off_day[off_day].index] = "dated off its session"
+        if off_day.any():
+            reason[off_day[off_day].index] = "dated off its session"
         off_grid = known != known.dt.floor("min")
-        reason[off_grid[off_grid].index] = "time off the 1-minute grid"
+        if off_grid.any():
+            reason[off_grid[off_grid].index] = "time off the 1-minute grid"
     return reason
 
 

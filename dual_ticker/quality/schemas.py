@@ -59,8 +59,11 @@ class FeatureSchema(pa.DataFrameModel):
 
 def schema_failures(schema: type[pa.DataFrameModel], frame: pd.DataFrame) -> pd.DataFrame:
     """Rows that break the schema, with the broken check; empty when the frame passes."""
+    # Only the model's columns are validated: pandera's frame-wide checks look at every column
+    # they are given (is a row all null?), and the frames carry others (session, gate marks).
+    own = [column for column in schema.to_schema().columns if column in frame]
     try:
-        schema.validate(frame, lazy=True)
+        schema.validate(frame[own], lazy=True)
     except pa.errors.SchemaErrors as errors:
         cases = errors.failure_cases
         return cases[["column", "check", "index", "failure_case"]].reset_index(drop=True)
