@@ -24,25 +24,27 @@ def suspected_splits(history: pd.DataFrame, bars: pd.DataFrame) -> pd.DataFrame:
     series = series.sort_values(["symbol", "timestamp"]).reset_index(drop=True)
     if series.empty:
         return pd.DataFrame(columns=COLUMNS)
-    day = new_york_dates(series["timestamp"])
-    previous = series.groupby("symbol").shift(1)
-    overnight = previous["timestamp"].notna() & (day != day.groupby(series["symbol"]).shift(1))
-    ratio = (previous["close"] / series["open"])[overnight].astype("float64")
+    # Sorted by symbol and time, an overnight boundary is a row of the same symbol as the row
+    # before it, on another New York day (positions, not a groupby: this runs for every chunk).
+    symbol = series["symbol"].to_numpy()
+    day = new_york_dates(series["timestamp"]).to_numpy()
+    after = np.flatnonzero((symbol[1:] == symbol[:-1]) & (day[1:] != day[:-1])) + 1
+    before = after - 1
+    ratio = series["close"].to_numpy("float64")[before] / series["open"].to_numpy("float64")[after]
     # A split of N shares for one divides the price by N: the ratio is N (1/N for a reverse split).
     size = np.where(ratio >= 1, ratio, 1 / ratio)
-    nearest = np.array(
-        [min(SPLIT_RATIOS, key=lambda r, s=s: abs(s / r - 1)) for s in size], dtype=float
-    )
+    known = np.array(SPLIT_RATIOS, dtype=float)
+    nearest = known[np.abs(size[:, None] / known[None, :] - 1).argmin(axis=1)]
     matched = np.abs(size / nearest - 1) <= TOLERANCE
-    hits = ratio.index[matched]
+    hits, previous = after[matched], before[matched]
     return pd.DataFrame(
         {
-            "symbol": series.loc[hits, "symbol"].to_numpy(),
-            "before": previous.loc[hits, "timestamp"].to_numpy(),
-            "last_close": previous.loc[hits, "close"].to_numpy(),
-            "after": series.loc[hits, "timestamp"].to_numpy(),
-            "first_open": series.loc[hits, "open"].to_numpy(),
-            "ratio": ratio[matched].round(4).to_numpy(),
+            "symbol": symbol[hits],
+            "before": series["timestamp"].iloc[previous].to_numpy(),
+            "last_close": series["close"].iloc[previous].to_numpy(),
+            "after": series["timestamp"].iloc[hits].to_numpy(),
+            "first_open": series["open"].iloc[hits].to_numpy(),
+            "ratio": ratio[matched].round(4),
             "split": [
                 _label(n, forward=r >= 1)
                 for n, r in zip(nearest[matched], ratio[matched], strict=True)
