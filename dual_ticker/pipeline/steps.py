@@ -21,9 +21,11 @@ from dual_ticker.quality.gate import GateReport, features_report, gated_bars, ra
 from dual_ticker.quality.rules import Window, delivery_conflicts
 from dual_ticker.settings import Settings
 from dual_ticker.storage import contract_bars, feed_health, raw_bars
+from dual_ticker.storage.database import one_at_a_time
 from dual_ticker.storage.quality_log import record_failures
 
 MINUTE = pd.Timedelta(minutes=1)
+LANDING_LOCK_KEY = 0x6474_6C6E64  # "dtlnd": the landing writes of every run of the project
 
 
 class GateNotPassed(RuntimeError):
@@ -195,6 +197,9 @@ def land_and_gate(
     are kept in quarantine and block their check."""
     symbols = settings.data.symbols
     judged = judge(connection, delivery, windows, settings, source_order, live)
+    # Judging only reads, so chunks are judged side by side; their writes go one transaction at
+    # a time (the failure totals and feed health they share are then never locked in two orders).
+    one_at_a_time(connection, LANDING_LOCK_KEY)
     clean, clashes, report = judged.clean, judged.clashes, judged.report
     verdicts = report.verdicts()
     record_report(connection, report, run_id, delivered_by(clean))

@@ -191,3 +191,10 @@ def rollback_to(connection, name: str) -> None:
     """Undoes the transaction's work since savepoint(name); the transaction stays open."""
     with connection.cursor() as cursor:
         cursor.execute(f"ROLLBACK TO SAVEPOINT {name}")
+
+
+def one_at_a_time(connection, key: int) -> None:
+    """Waits until no other transaction holds `key`, then holds it until this one ends (a
+    transaction-level advisory lock: freed by the commit or rollback, never left behind)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", (key,))

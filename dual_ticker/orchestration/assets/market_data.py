@@ -77,11 +77,10 @@ def raw_bars(
             context.log.info,
         )
 
-    # The next chunk is fetched while this one lands and is gated.
-    for chunk, delivery in _chunks(context, run_sessions, settings, "raw_bars", fetch):
-        landing = fallback.land_with_fallback(  # each chunk commits; held sessions apart
+    def fetch_and_land(chunk):
+        return fallback.land_with_fallback(  # each chunk commits; held sessions apart
             database.transaction,
-            delivery,
+            fetch(chunk),
             chunk,
             settings,
             feeds.source_order(),
@@ -91,6 +90,10 @@ def raw_bars(
             run_sessions.live,
             context.log.info,
         )
+
+    # Two chunks at once: one is fetched and judged while the other's rows go to the server.
+    chunks = _chunks(context, run_sessions, settings, "raw_bars", fetch_and_land, ahead=2)
+    for chunk, landing in chunks:
         clean = landing.clean
         served_by |= landing.served_by
         verdicts_by_source |= landing.verdicts_by_source
