@@ -85,18 +85,17 @@ class ChunkMaterializations:
         self._output_def = self._step.op_def.output_def_named(
             context.assets_def.get_output_name_for_asset_key(context.asset_key)
         )
-        self._left = sorted(windows)
+        # Each session's chunk, as `in_chunks` cuts the run's sessions.
+        self._chunk_of = {key: n // size + 1 for n, key in enumerate(sorted(windows))}
         self._chunks = max(1, -(-len(windows) // size))
-        self._recorded = 0
 
     def committed(self, chunk: dict[str, Window], **figures) -> None:
         """Records the chunk's sessions, with the chunk's figures, as materialized."""
         if not self.active:
             return
-        self._recorded += 1
         sessions = sorted(chunk)
         metadata = {
-            "chunk": f"{min(self._recorded, self._chunks)}/{self._chunks}",
+            "chunk": f"{self._chunk_of[sessions[0]]}/{self._chunks}",
             "chunk_sessions": f"{sessions[0]}...{sessions[-1]}",
             **figures,
         }
@@ -115,10 +114,3 @@ class ChunkMaterializations:
         for number, event in enumerate(events, start=1):
             end = DagsterEventBatchMetadata(batch, number == len(events))
             DagsterEvent.asset_materialization(self._step, event, end)  # logged as made
-        recorded = set(sessions)
-        self._left = [session for session in self._left if session not in recorded]
-
-    def rest(self, **figures) -> None:
-        """Records the sessions not recorded yet (all of them for a step that has no chunks)."""
-        if self._left:
-            self.committed(dict.fromkeys(self._left), **figures)

@@ -134,7 +134,11 @@ def validated_bars(
         except steps.GateNotPassed as refused:
             raise dg.Failure(str(refused)) from None
         counts = raw_table.regular_counts(connection, run_sessions.windows, settings.data.symbols)
-    _recorded(context, run_sessions, settings).rest()  # one query: the run's sessions at once
+    # One query: the run's sessions are one chunk.
+    recorded = ChunkMaterializations(
+        context, run_sessions.windows, max(1, len(run_sessions.windows))
+    )
+    recorded.committed(run_sessions.windows)
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": sum(counts.values()),
