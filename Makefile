@@ -8,7 +8,7 @@ PARTITION ?= 2020-12-01
 UI_PORT ?= 3000
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint format lock db-start db-stop db-status materialize ib-check bench clean
+.PHONY: install timescaledb run test lint format lock db-start db-stop db-status materialize ib-check bench clean
 
 install: $(STAMP)
 
@@ -18,6 +18,12 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@rm -f $(VENV)/.installed-* && touch $@
+
+# TimescaleDB built from source into the venv's embedded PostgreSQL, which then preloads it (about a
+# minute the first time on 2 cores; cached in ~/.cache/dual_ticker, so again it costs nothing).
+# TIMESCALEDB_SOURCE=path/to/timescaledb-2.28.3.tar.gz or its URL; default ../shared/timescaledb/.
+timescaledb: install
+	PYTHON=$(BIN)/python scripts/timescaledb.sh $(TIMESCALEDB_SOURCE)
 
 run: install  ## the database, Dagster UI (UI_PORT=3000) + daemon, run workers, sidecar; Ctrl-C stops all (REPLAY_START=..., SPEED=...)
 	$(BIN)/python -m dual_ticker run --ui-port $(UI_PORT) $(if $(REPLAY_START),--replay-start "$(REPLAY_START)") $(if $(SPEED),--speed $(SPEED))

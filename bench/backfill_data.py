@@ -85,7 +85,7 @@ def pipeline(url: str, replay: Path, settings, first: str = YEAR[0], last: str =
 
     def publish(chunk):
         with transaction(url) as connection:
-            return steps.publish(connection, chunk, symbols)
+            return steps.publish(connection, chunk, symbols, settings.data.bar_size)
 
     for _ in in_chunks_ahead(windows, size, "dual_ticker_bars", publish, ahead=2):
         pass

@@ -31,6 +31,7 @@ def build_resources(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> dict:
         # The URL may hold a password: read at run time from the environment, hidden in the UI.
         url=dg.EnvVar("DUAL_TICKER_DATABASE_URL") if settings.database_url else None,
         home=str(settings.home),
+        raw_bars_retention_days=settings.timescaledb.raw_bars_retention_days,
     )
     return {
         "database": database,

@@ -166,10 +166,19 @@ class ClockSettings(_Strict):
         return self
 
 
+class TimescaleSettings(_Strict):
+    """TimescaleDB policies (used only where the extension is present). Retention is off unless
+    set, applies to raw_bars only and drops chunks by when they were written, never by the age of
+    the market data in them: a backfill's history is never dropped as it lands."""
+
+    raw_bars_retention_days: int | None = Field(default=None, ge=1)
+
+
 class EnvironmentFile(_Strict):
     data: DataSettings
     feeds: FeedSettings
     clock: ClockSettings = ClockSettings()
+    timescaledb: TimescaleSettings = TimescaleSettings()
     validation_profile: Literal["standard", "live"] = "standard"
     broker: BrokerSettings = BrokerSettings()
 
@@ -205,6 +214,7 @@ class Settings(_Strict):
     validation_profile: Literal["standard", "live"]
     endpoints: Endpoints
     clock: ClockSettings = ClockSettings()
+    timescaledb: TimescaleSettings = TimescaleSettings()
     live_trading_confirmed: bool = False  # the environment's half of the live permission
 
     @property
@@ -361,5 +371,6 @@ def load_settings(
         validation_profile=env_file.validation_profile,
         endpoints=_endpoints(environ),
         clock=_clock(env_file.clock, environ),
+        timescaledb=env_file.timescaledb,
         live_trading_confirmed=_live_trading_confirmed(environ),
     )

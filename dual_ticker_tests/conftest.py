@@ -14,9 +14,9 @@ from dual_ticker.settings import load_settings
 from dual_ticker.storage import embedded
 from dual_ticker.storage.database import dagster_url
 from dual_ticker.storage.migrations import apply_migrations
-from dual_ticker_tests.support.databases import admin_url, fresh_database, local_server_answers
+from dual_ticker_tests.support.databases import admin_url, fresh_database, server_kinds
 
-SERVER_KINDS = ["embedded"] + (["local"] if local_server_answers() else [])
+SERVER_KINDS = server_kinds()
 
 
 @pytest.fixture(scope="session")
@@ -70,6 +70,26 @@ def database_url(empty_database) -> str:
 @pytest.fixture
 def embedded_database(test_home) -> str:
     """A new migrated database on the embedded server only (for slower end-to-end tests)."""
+    with fresh_database(admin_url("embedded", test_home)) as url:
+        apply_migrations(url)
+        yield url
+
+
+def require_timescaledb() -> None:
+    """TimescaleDB tests need `make timescaledb`: under CI (which builds it) its absence fails
+    them; elsewhere they are reported as not run."""
+    if embedded.timescaledb_built():
+        return
+    message = "TimescaleDB is not built into the embedded PostgreSQL: run make timescaledb"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def timescale_database(test_home) -> str:
+    """A new migrated database on the embedded server with TimescaleDB (the extension created)."""
+    require_timescaledb()
     with fresh_database(admin_url("embedded", test_home)) as url:
         apply_migrations(url)
         yield url

@@ -93,7 +93,7 @@ def where_time_went(result: dict) -> list[str]:
         + f") and {cli['events']['asset_check_executions']:,} rows in `asset_check_executions`. "
         "A step's compute includes writing its materializations: a range run's assets record "
         "their sessions as materialized a batch per chunk, as each chunk commits; "
-        "\"Dagster events\" is what Dagster writes after the asset returns (its outputs and "
+        '"Dagster events" is what Dagster writes after the asset returns (its outputs and '
         "check evaluations).",
     ]
     ui = result.get("ui_backfill")

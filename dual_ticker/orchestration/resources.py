@@ -18,10 +18,12 @@ from dual_ticker.storage.database import normalised_url, transaction
 from dual_ticker.storage.ready import open_database_at
 
 
-def _ready_url(database_url: str | None, home: str) -> str:
+def _ready_url(database_url: str | None, home: str, retention_days: int | None = None) -> str:
     """The database opened once per process. dg.EnvVar hands over DUAL_TICKER_DATABASE_URL as
     written, so it is normalised here as load_settings does (postgresql+psycopg2://, key=value)."""
-    return open_database_at(normalised_url(database_url) if database_url else None, Path(home))
+    return open_database_at(
+        normalised_url(database_url) if database_url else None, Path(home), retention_days
+    )
 
 
 class DatabaseResource(dg.ConfigurableResource):
@@ -29,9 +31,10 @@ class DatabaseResource(dg.ConfigurableResource):
 
     url: str | None = None
     home: str
+    raw_bars_retention_days: int | None = None  # TimescaleDB only; None keeps every raw bar
 
     def connection_url(self) -> str:
-        return _ready_url(self.url, self.home)
+        return _ready_url(self.url, self.home, self.raw_bars_retention_days)
 
     @contextmanager
     def transaction(self):

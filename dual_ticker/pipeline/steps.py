@@ -20,7 +20,7 @@ from dual_ticker.quality.bar_series import aggregate
 from dual_ticker.quality.gate import GateReport, features_report, gated_bars, raw_bars_report
 from dual_ticker.quality.rules import Window, delivery_conflicts
 from dual_ticker.settings import Settings
-from dual_ticker.storage import contract_bars, feed_health, raw_bars
+from dual_ticker.storage import contract_bars, feed_health, raw_bars, timescale
 from dual_ticker.storage.database import one_at_a_time
 from dual_ticker.storage.quality_log import record_failures
 
@@ -30,6 +30,10 @@ LANDING_LOCK_KEY = 0x6474_6C6E64  # "dtlnd": the landing writes of every run of 
 
 class GateNotPassed(RuntimeError):
     """Downstream asked for a session whose raw bars have not passed the gate."""
+
+
+class RowsVanished(RuntimeError):
+    """A session's published rows are fewer or more than the bars the gate passed for it."""
 
 
 def missing_windows(
@@ -200,6 +204,7 @@ def land_and_gate(
     # Judging only reads, so chunks are judged side by side; their writes go one transaction at
     # a time (the failure totals and feed health they share are then never locked in two orders).
     one_at_a_time(connection, LANDING_LOCK_KEY)
+    timescale.allow_decompression(connection)  # a re-backfill of compressed history lands
     clean, clashes, report = judged.clean, judged.clashes, judged.report
     verdicts = report.verdicts()
     record_report(connection, report, run_id, delivered_by(clean))
@@ -209,6 +214,7 @@ def land_and_gate(
         raw_bars.quarantine(connection, pd.concat(kept, ignore_index=True), run_id, fetched_at)
     if len(judged.stored):
         raw_bars.mark_gate(connection, verdicts, symbols, run_id)
+    raw_bars.record_gated(connection, windows, verdicts, symbols, run_id)
     feed_health.record_ingested(
         connection, clean.groupby(["symbol", "data_source"]).size().to_dict()
     )
@@ -323,6 +329,33 @@ def keep_features(
         contract_bars.stage(connection, featured, list(windows), run_id)
 
 
-def publish(connection, windows: dict[str, Window], symbols) -> dict:
-    """Replaces the sessions' rows of dual_ticker_bars with their staged features."""
-    return contract_bars.publish(connection, windows, symbols)
+def publish(connection, windows: dict[str, Window], symbols, bar_minutes: int) -> dict:
+    """Replaces the sessions' rows of dual_ticker_bars with their staged features, refusing (the
+    caller's transaction then rolls back) when they differ from the bars the gate passed."""
+    timescale.allow_decompression(connection)
+    published = contract_bars.publish(connection, windows, symbols)
+    verify_published(connection, windows, symbols, bar_minutes)
+    return published
+
+
+def verify_published(connection, windows: dict[str, Window], symbols, bar_minutes: int) -> None:
+    """Raises RowsVanished naming the first session whose stored contract rows are not the
+    complete bars of its passed raw rows, or whose passed raw rows are fewer than the gate
+    passed: rows vanished between steps (a retention policy, a delete), on any storage."""
+    expected = raw_bars.passed_bars(connection, windows, symbols, bar_minutes)
+    stored = contract_bars.counts_by_session(connection, windows, symbols)
+    for key in sorted(set(expected) | set(stored)):
+        minutes, bars, gated = expected.get(key, (0, 0, None))
+        session, symbol = key
+        if gated is not None and minutes < gated:
+            raise RowsVanished(
+                f"session {session}: {gated - minutes} of the {gated} {symbol} minutes the gate "
+                "passed are gone from raw_bars (a retention policy or a delete?); nothing was "
+                "published for the chunk: materialize raw_bars for the session again"
+            )
+        if stored.get(key, 0) != bars:
+            raise RowsVanished(
+                f"session {session}: {stored.get(key, 0)} {symbol} rows would be published "
+                f"where the passed raw bars make {bars}; rows vanished between steps, nothing "
+                "was published for the chunk: materialize the session again from raw_bars"
+            )

@@ -127,10 +127,11 @@ def publish(connection, windows: dict, symbols) -> dict:
                 """DELETE FROM dual_ticker_bars d
                    USING unnest(%s::timestamptz[], %s::timestamptz[]) AS w(opened, closed)
                    WHERE d.symbol = ANY(%s) AND d."timestamp" >= w.opened AND d."timestamp" < w.closed
+                     AND d."timestamp" >= %s AND d."timestamp" < %s
                      AND NOT EXISTS (SELECT 1 FROM staged_features s
                                      WHERE s.session = ANY(%s::date[]) AND s.symbol = d.symbol
                                        AND s."timestamp" = d."timestamp")""",
-                (opened, closed, list(symbols), keys),
+                (opened, closed, list(symbols), min(opened), max(closed), keys),
             )
             deleted = cursor.rowcount
         cursor.execute("DELETE FROM staged_features WHERE session = ANY(%s::date[])", (keys,))
@@ -152,6 +153,27 @@ def count_in(connection, windows: dict) -> int:
             ),
         )
         return cursor.fetchone()[0]
+
+
+def counts_by_session(connection, windows: dict, symbols) -> dict[tuple[str, str], int]:
+    """{(session, symbol): rows stored inside the session's window}."""
+    keys = list(windows)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """SELECT w.session::text, d.symbol, count(*) FROM dual_ticker_bars d
+               JOIN unnest(%s::date[], %s::timestamptz[], %s::timestamptz[])
+                    AS w(session, opened, closed)
+                 ON d."timestamp" >= w.opened AND d."timestamp" < w.closed
+               WHERE d.symbol = ANY(%s)
+               GROUP BY w.session, d.symbol""",
+            (
+                keys,
+                [windows[k].opened.to_pydatetime() for k in keys],
+                [windows[k].closed.to_pydatetime() for k in keys],
+                list(symbols),
+            ),
+        )
+        return {(session, symbol): int(n) for session, symbol, n in cursor.fetchall()}
 
 
 def latest(connection, symbols: Iterable[str], at_or_before: pd.Timestamp) -> dict[str, tuple]:

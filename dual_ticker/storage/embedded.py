@@ -39,19 +39,66 @@ def _server(home: Path):
         return server
 
 
-def start(home: Path) -> str:
-    """Starts the server (or reuses the running one) and returns the project database's URL."""
+def start(home: Path, timescaledb: bool = True) -> str:
+    """Starts the server (or reuses the running one) and returns the project database's URL.
+
+    Where TimescaleDB is built into the embedded PostgreSQL (`make timescaledb`), the server
+    preloads it (set once per data folder; `timescaledb=False` leaves a new server without it).
+    """
     try:
         server = _server(home)
+        admin_url = server.get_uri("postgres")
+        if timescaledb and timescaledb_built() and not _preloads_timescaledb(admin_url):
+            _preload_timescaledb(admin_url)
+            stop(home)
+            server = _server(home)
+            admin_url = server.get_uri("postgres")
     except (subprocess.SubprocessError, OSError, AssertionError) as exc:
         log = _pgdata(home) / "log"
         raise RuntimeError(
             f"embedded PostgreSQL did not start in {_pgdata(home)} ({type(exc).__name__}); "
             f"read {log}, or set DUAL_TICKER_DATABASE_URL to use another server"
         ) from None
-    admin_url = server.get_uri("postgres")
     _ensure_database(admin_url, DATABASE_NAME)
     return server.get_uri(DATABASE_NAME)
+
+
+def timescaledb_built() -> bool:
+    """Whether `make timescaledb` installed the extension into the embedded PostgreSQL."""
+    install = Path(_library().__file__).parent / "pginstall"
+    return any((install / "lib").glob("timescaledb-*.so")) and any(
+        (install / "share").rglob("timescaledb.control")
+    )
+
+
+def _preloads_timescaledb(admin_url: str) -> bool:
+    connection = psycopg2.connect(admin_url)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW shared_preload_libraries")
+            return "timescaledb" in cursor.fetchone()[0]
+    finally:
+        connection.close()
+
+
+# TimescaleDB runs one job scheduler per database with the extension (tests make many).
+_TIMESCALEDB_SETTINGS = {
+    "shared_preload_libraries": "timescaledb",
+    "timescaledb.telemetry_level": "off",
+    "max_worker_processes": "32",
+    "timescaledb.max_background_workers": "24",
+}
+
+
+def _preload_timescaledb(admin_url: str) -> None:
+    connection = psycopg2.connect(admin_url)
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            for name, value in _TIMESCALEDB_SETTINGS.items():
+                cursor.execute(f"ALTER SYSTEM SET {name} = %s", (value,))
+    finally:
+        connection.close()
 
 
 def _ensure_database(admin_url: str, name: str) -> None:

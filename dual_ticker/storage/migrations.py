@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 from pathlib import Path
 
 from dual_ticker.settings import PROJECT_ROOT
@@ -11,6 +12,11 @@ from dual_ticker.storage.database import connect
 SQL_DIR = PROJECT_ROOT / "sql"
 TIMESCALEDB_DIR = "timescaledb"  # applied only where the extension is available
 _LOCK_KEY = 0x6475616C  # "dual": one migrator at a time across processes
+_log = logging.getLogger(__name__)
+NOT_PRELOADED = (
+    "TimescaleDB is installed on this PostgreSQL but not preloaded: add timescaledb to "
+    "shared_preload_libraries in postgresql.conf and restart the server"
+)
 
 _LEDGER = """
 CREATE TABLE IF NOT EXISTS dual_ticker_migrations (
@@ -85,9 +91,22 @@ def _apply_one(connection, path: Path) -> bool:
 
 
 def timescaledb_available(connection) -> bool:
+    """Whether the server can run TimescaleDB: installed and preloaded. Installed but not
+    preloaded (what a package install leaves), CREATE EXTENSION would end the connection: the
+    database then runs as plain PostgreSQL with a warning, or, if it already holds the extension,
+    fails with the one line that says what to set."""
     with connection, connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'")
-        return cursor.fetchone() is not None
+        if cursor.fetchone() is None:
+            return False
+        cursor.execute("SHOW shared_preload_libraries")
+        if "timescaledb" in cursor.fetchone()[0]:
+            return True
+        cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'")
+        if cursor.fetchone() is not None:
+            raise MigrationError(f"{NOT_PRELOADED} (this database uses its hypertables)")
+    _log.warning("%s; running as plain PostgreSQL meanwhile", NOT_PRELOADED)
+    return False
 
 
 def timescaledb_statements(path: Path) -> list[str]:

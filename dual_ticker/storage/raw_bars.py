@@ -122,10 +122,23 @@ def land(
     return len(frame)
 
 
+def span(sessions) -> tuple:
+    """[start, end) of the bar starts rows of these sessions can have (a row dated on a day with
+    no session belongs to the session before it). Every query by session also bounds the time:
+    on TimescaleDB that excludes the other chunks, and keeps DML from decompressing settled
+    history it does not touch."""
+    days = [pd.Timestamp(str(key)) for key in sessions]
+    return (
+        (min(days) - pd.Timedelta(days=1)).tz_localize("UTC").to_pydatetime(),
+        (max(days) + pd.Timedelta(days=11)).tz_localize("UTC").to_pydatetime(),
+    )
+
+
 def _any_stored(cursor, sessions) -> bool:
     cursor.execute(
-        "SELECT EXISTS (SELECT 1 FROM raw_bars WHERE session = ANY(%s::date[]))",
-        ([str(s) for s in sessions],),
+        """SELECT EXISTS (SELECT 1 FROM raw_bars WHERE session = ANY(%s::date[])
+                          AND "timestamp" >= %s AND "timestamp" < %s)""",
+        ([str(s) for s in sessions], *span(sessions)),
     )
     return cursor.fetchone()[0]
 
@@ -139,9 +152,10 @@ def rows(connection, sessions: list[str], symbols) -> pd.DataFrame:
         cursor.execute(
             f"""SELECT {select_list(GATED_COLUMNS, "stored")} FROM (
                     SELECT * FROM raw_bars WHERE session = ANY(%s::date[]) AND symbol = ANY(%s)
+                      AND "timestamp" >= %s AND "timestamp" < %s
                     ORDER BY session, symbol, "timestamp", data_source) AS stored
                 ORDER BY stored.session, stored.symbol, stored."timestamp", stored.data_source""",
-            (list(sessions), list(symbols)),
+            (list(sessions), list(symbols), *span(sessions)),
         )
         return read_frame(cursor, GATED_COLUMNS)
 
@@ -153,9 +167,11 @@ def stored_starts(connection, sessions: list[str], symbols) -> pd.DataFrame:
         cursor.execute(
             f"""SELECT DISTINCT {select_list(["session", "symbol", "timestamp"])} FROM raw_bars
                WHERE session = ANY(%s::date[]) AND symbol = ANY(%s)
+                 AND "timestamp" >= %s AND "timestamp" < %s
                  AND (session, symbol) NOT IN (SELECT session, symbol FROM raw_bars
-                                               WHERE session = ANY(%s::date[]) AND gate_status = 'rejected')""",
-            (list(sessions), list(symbols), list(sessions)),
+                                               WHERE session = ANY(%s::date[]) AND gate_status = 'rejected'
+                                                 AND "timestamp" >= %s AND "timestamp" < %s)""",
+            (list(sessions), list(symbols), *span(sessions), list(sessions), *span(sessions)),
         )
         return read_frame(cursor, ["session", "symbol", "timestamp"])
 
@@ -171,6 +187,7 @@ def mark_gate(
             """UPDATE raw_bars r SET gate_status = v.status, gate_run_id = %s, gate_reason = v.reason
                FROM unnest(%s::date[], %s::text[], %s::text[]) AS v(session, status, reason)
                WHERE r.session = v.session AND r.symbol = ANY(%s)
+                 AND r."timestamp" >= %s AND r."timestamp" < %s
                  AND (r.gate_status <> v.status
                       OR (v.status = 'rejected' AND (r.gate_run_id IS DISTINCT FROM %s
                                                      OR r.gate_reason IS DISTINCT FROM v.reason)))""",
@@ -180,6 +197,7 @@ def mark_gate(
                 ["passed" if verdicts[k][0] else "rejected" for k in keys],
                 [verdicts[k][1] for k in keys],
                 list(symbols),
+                *span(keys),
                 run_id,
             ),
         )
@@ -192,9 +210,9 @@ def unpassed(connection, sessions: list[str], symbols) -> dict[str, str]:
         cursor.execute(
             """SELECT DISTINCT ON (session) session::text, coalesce(gate_reason, 'not gated yet')
                FROM raw_bars WHERE session = ANY(%s::date[]) AND symbol = ANY(%s)
-                 AND gate_status <> 'passed'
+                 AND "timestamp" >= %s AND "timestamp" < %s AND gate_status <> 'passed'
                ORDER BY session, gate_status DESC""",
-            (list(sessions), list(symbols)),
+            (list(sessions), list(symbols), *span(sessions)),
         )
         return dict(cursor.fetchall())
 
@@ -210,12 +228,14 @@ def regular_counts(connection, windows: dict, symbols) -> dict[str, int]:
                     AS w(session, opened, ends) ON r.session = w.session
                WHERE r.symbol = ANY(%s) AND r."timestamp" >= w.opened
                  AND r."timestamp" + interval '1 minute' <= w.ends
+                 AND r."timestamp" >= %s AND r."timestamp" < %s
                GROUP BY r.symbol""",
             (
                 keys,
                 [windows[k].opened.to_pydatetime() for k in keys],
                 [min(windows[k].closed, windows[k].as_of).to_pydatetime() for k in keys],
                 list(symbols),
+                *span(keys),
             ),
         )
         return {symbol: int(n) for symbol, n in cursor.fetchall()}
@@ -282,6 +302,7 @@ def quarantine_rejected(
                    USING unnest(%s::text[], %s::timestamptz[]) AS m(symbol, "timestamp")
                    WHERE r.data_source = %s AND r.gate_status = 'rejected'
                      AND r.symbol = m.symbol AND r."timestamp" = m."timestamp"
+                     AND r."timestamp" >= %s AND r."timestamp" <= %s
                    RETURNING r.*)
                INSERT INTO quarantined_bars (run_id, session, symbol, data_source, "timestamp",
                                              delivered, check_name, reason, fetched_at)
@@ -295,8 +316,90 @@ def quarantine_rejected(
                 list(minutes["symbol"]),
                 [t.to_pydatetime() for t in minutes["timestamp"]],
                 source,
+                minutes["timestamp"].min().to_pydatetime(),
+                minutes["timestamp"].max().to_pydatetime(),
                 check_name,
                 reason,
             ),
         )
         return cursor.rowcount
+
+
+_REGULAR_PASSED = """
+    FROM raw_bars r
+    JOIN unnest(%s::date[], %s::timestamptz[], %s::timestamptz[]) AS w(session, opened, ends)
+      ON r.session = w.session
+    WHERE r.symbol = ANY(%s) AND r.gate_status = 'passed' AND r."timestamp" >= w.opened
+      AND r."timestamp" + interval '1 minute' <= w.ends
+      AND r."timestamp" >= %s AND r."timestamp" < %s"""
+
+
+def _window_arrays(windows: dict) -> tuple[list, list, list]:
+    keys = list(windows)
+    return (
+        keys,
+        [windows[k].opened.to_pydatetime() for k in keys],
+        [min(windows[k].closed, windows[k].as_of).to_pydatetime() for k in keys],
+    )
+
+
+def record_gated(connection, windows: dict, verdicts: dict, symbols, run_id: str | None) -> None:
+    """Keeps, per passed session and symbol, the regular minutes the gate passed (gated_minutes);
+    a rejected session's figures go."""
+    passed = {k: w for k, w in windows.items() if verdicts.get(k, (False, None))[0]}
+    rejected = [k for k in windows if k not in passed]
+    with connection.cursor() as cursor:
+        if rejected:
+            cursor.execute("DELETE FROM gated_minutes WHERE session = ANY(%s::date[])", (rejected,))
+        if passed:
+            cursor.execute(
+                f"""INSERT INTO gated_minutes (session, symbol, minutes, run_id)
+                    SELECT r.session, r.symbol, count(DISTINCT r."timestamp"), %s
+                    {_REGULAR_PASSED}
+                    GROUP BY r.session, r.symbol
+                    ON CONFLICT (session, symbol) DO UPDATE
+                    SET minutes = EXCLUDED.minutes, run_id = EXCLUDED.run_id, gated_at = now()""",
+                (run_id, *_window_arrays(passed), list(symbols), *span(passed)),
+            )
+
+
+def passed_bars(connection, windows: dict, symbols, bar_minutes: int) -> dict[tuple, tuple]:
+    """{(session, symbol): (regular minutes passed now, complete bars of bar_minutes they make,
+    minutes the gate passed or None)} for the sessions' passed rows."""
+    keys, opened, ends = _window_arrays(windows)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """WITH now_passed AS (
+                   SELECT r.session, r.symbol, count(DISTINCT r."timestamp") AS minutes,
+                          count(DISTINCT date_bin(%(step)s::interval, r."timestamp",
+                                                  TIMESTAMPTZ '2000-01-03 00:00+00'))
+                            FILTER (WHERE date_bin(%(step)s::interval, r."timestamp",
+                                                   TIMESTAMPTZ '2000-01-03 00:00+00')
+                                          + %(step)s::interval <= w.ends) AS bars
+                   FROM raw_bars r
+                   JOIN unnest(%(keys)s::date[], %(opened)s::timestamptz[], %(ends)s::timestamptz[])
+                        AS w(session, opened, ends) ON r.session = w.session
+                   WHERE r.symbol = ANY(%(symbols)s) AND r.gate_status = 'passed'
+                     AND r."timestamp" >= w.opened AND r."timestamp" + interval '1 minute' <= w.ends
+                     AND r."timestamp" >= %(lo)s AND r."timestamp" < %(hi)s
+                   GROUP BY r.session, r.symbol)
+               SELECT coalesce(n.session, g.session)::text, coalesce(n.symbol, g.symbol),
+                      coalesce(n.minutes, 0), coalesce(n.bars, 0), g.minutes
+               FROM now_passed n
+               FULL JOIN (SELECT * FROM gated_minutes
+                          WHERE session = ANY(%(keys)s::date[]) AND symbol = ANY(%(symbols)s)) g
+                 ON g.session = n.session AND g.symbol = n.symbol""",
+            {
+                "step": f"{int(bar_minutes)} minutes",
+                "keys": keys,
+                "opened": opened,
+                "ends": ends,
+                "symbols": list(symbols),
+                "lo": span(keys)[0],
+                "hi": span(keys)[1],
+            },
+        )
+        return {
+            (session, symbol): (int(minutes), int(bars), gated)
+            for session, symbol, minutes, bars, gated in cursor.fetchall()
+        }

@@ -1,8 +1,14 @@
-"""Test databases: a fresh database per test on the embedded server, and on the machine's
-PostgreSQL at 127.0.0.1:5432 when one answers there. Each is dropped afterwards."""
+"""Test databases: a fresh database per test on each server the tests run on, dropped afterwards:
+
+- `embedded`: the embedded PostgreSQL 18, with TimescaleDB preloaded where `make timescaledb`
+  built it (CI always does);
+- `local`: the machine's plain PostgreSQL at 127.0.0.1:5432, when one answers there;
+- `external`: DUAL_TICKER_TEST_DATABASE_URL, any server of the operator's (its database is the
+  admin database new ones are made from)."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,6 +18,17 @@ import psycopg2
 from dual_ticker.storage import embedded
 
 LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
+EXTERNAL_VARIABLE = "DUAL_TICKER_TEST_DATABASE_URL"
+
+
+def server_kinds() -> list[str]:
+    """The servers this test session runs the database tests on."""
+    kinds = ["embedded"]
+    if local_server_answers():
+        kinds.append("local")
+    if os.environ.get(EXTERNAL_VARIABLE):
+        kinds.append("external")
+    return kinds
 
 
 def local_server_answers() -> bool:
@@ -31,6 +48,10 @@ def _with_database(url: str, name: str) -> str:
 def admin_url(kind: str, home: Path) -> str:
     if kind == "local":
         return LOCAL_SERVER
+    if kind == "external":
+        from dual_ticker.storage.database import normalised_url
+
+        return normalised_url(os.environ[EXTERNAL_VARIABLE])
     return _with_database(embedded.start(home), "postgres")
 
 

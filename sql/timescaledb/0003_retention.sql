@@ -1,3 +1,4 @@
--- Retention applies to the landing table only; dual_ticker_bars is training history, kept whole.
--- To change it: SELECT remove_retention_policy('raw_bars'); then add_retention_policy again.
-SELECT add_retention_policy('raw_bars', drop_after => INTERVAL '730 days', if_not_exists => TRUE);
+-- Retention is off by default and configured from YAML (timescaledb.raw_bars_retention_days), by
+-- storage/timescale.py, on raw_bars only and by when a chunk was written (drop_created_before).
+-- This file once added a policy by the age of the market data (drop_after), which dropped a
+-- backfill's history as it landed; 0005_retention_off.sql removes it where it was applied.

@@ -16,7 +16,7 @@ from dual_ticker.pipeline import fallback, steps
 from dual_ticker.pipeline.chunks import in_chunks, in_chunks_ahead, written_behind
 from dual_ticker.quality.gate import FEATURES_CHECKS, RAW_BARS_CHECKS
 from dual_ticker.settings import Settings
-from dual_ticker.storage import contract_bars, feed_health
+from dual_ticker.storage import coarse_bars, contract_bars, feed_health
 from dual_ticker.storage import raw_bars as raw_table
 
 OWNERS = ["team:market-data"]
@@ -223,12 +223,15 @@ def dual_ticker_bars(
 
     def publish(chunk):
         with database.transaction() as connection:  # each chunk's sessions: all or nothing
-            return steps.publish(connection, chunk, settings.data.symbols)
+            return steps.publish(connection, chunk, settings.data.symbols, settings.data.bar_size)
 
     # The work is the server's: two chunks are published at once, on two connections.
     chunks = _chunks(context, run_sessions, settings, "dual_ticker_bars", publish, ahead=2)
-    for chunk, published in _refused_as_failure(chunks, contract_bars.NotStaged):
+    for chunk, published in _refused_as_failure(
+        chunks, (contract_bars.NotStaged, steps.RowsVanished)
+    ):
         counts = {key: counts[key] + published[key] for key in counts}
+        coarse_bars.refresh(database.connection_url(), chunk)  # what this chunk wrote
         recorded.committed(chunk, **{f"{key}_in_chunk": value for key, value in published.items()})
     with database.transaction() as connection:
         stored = contract_bars.count_in(connection, run_sessions.windows)
