@@ -47,6 +47,7 @@ def apply_migrations(url: str, sql_dir: Path = SQL_DIR) -> list[str]:
     applied_now: list[str] = []
     connection = connect(url)
     try:
+        _refuse_unloadable_timescaledb(connection)  # before any DDL: that would load it
         with connection, connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_lock(%s)", (_LOCK_KEY,))
             cursor.execute(_LEDGER)
@@ -93,20 +94,31 @@ def _apply_one(connection, path: Path) -> bool:
 def timescaledb_available(connection) -> bool:
     """Whether the server can run TimescaleDB: installed and preloaded. Installed but not
     preloaded (what a package install leaves), CREATE EXTENSION would end the connection: the
-    database then runs as plain PostgreSQL with a warning, or, if it already holds the extension,
-    fails with the one line that says what to set."""
+    database then runs as plain PostgreSQL with a warning (one that already holds the extension
+    was refused before, by _refuse_unloadable_timescaledb, with the one line that says what to
+    set)."""
     with connection, connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'")
         if cursor.fetchone() is None:
             return False
-        cursor.execute("SHOW shared_preload_libraries")
-        if "timescaledb" in cursor.fetchone()[0]:
+        if _preloaded(cursor):
             return True
-        cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'")
-        if cursor.fetchone() is not None:
-            raise MigrationError(f"{NOT_PRELOADED} (this database uses its hypertables)")
     _log.warning("%s; running as plain PostgreSQL meanwhile", NOT_PRELOADED)
     return False
+
+
+def _preloaded(cursor) -> bool:
+    cursor.execute("SHOW shared_preload_libraries")
+    return "timescaledb" in cursor.fetchone()[0]
+
+
+def _refuse_unloadable_timescaledb(connection) -> None:
+    """A database holding the extension on a server that no longer preloads it: the server ends
+    the connection on the first DDL, so this is said first, in one line."""
+    with connection, connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'")
+        if cursor.fetchone() is not None and not _preloaded(cursor):
+            raise MigrationError(f"{NOT_PRELOADED} (this database uses its hypertables)")
 
 
 def timescaledb_statements(path: Path) -> list[str]:
