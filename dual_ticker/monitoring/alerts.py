@@ -18,7 +18,7 @@ from dual_ticker.storage.database import DatabaseUnavailable, connect, redact
 
 log = logging.getLogger("dual_ticker.alerts")
 
-KINDS = ("blocked_run", "failed_run", "feed_switch", "check_warning")
+KINDS = ("blocked_run", "failed_run", "feed_switch", "check_warning", "timescaledb_job")
 MAX_MESSAGE_CHARS = 1500
 MAX_TOTAL_ATTEMPTS = 10  # across deliveries; then the alert stays in the table and the log only
 MAX_AGE = timedelta(

@@ -21,7 +21,14 @@ from dual_ticker.monitoring.freshness import Freshness, market_open
 from dual_ticker.monitoring.snapshot import Snapshot
 
 HEALTHY, DEGRADED, UNHEALTHY, UNKNOWN = "healthy", "degraded", "unhealthy", "unknown"
-COMPONENTS = ("database", "feeds", "data_freshness", "quality_gate", "dagster_daemon")
+COMPONENTS = (
+    "database",
+    "feeds",
+    "data_freshness",
+    "quality_gate",
+    "dagster_daemon",
+    "timescaledb",
+)
 DAEMON_STALE_SECONDS = 180  # the daemon beats every 30 s
 
 
@@ -62,6 +69,7 @@ def assess(
         "data_freshness": _freshness(now, freshness),
         "quality_gate": _gate(snapshot),
         "dagster_daemon": _daemon(now, snapshot, clock),
+        "timescaledb": _timescaledb(snapshot),
     }
     components = {name: status for name, (status, _) in judged.items()}
     statuses = set(components.values())
@@ -122,6 +130,24 @@ def _daemon(now: pd.Timestamp, snapshot: Snapshot, clock: Clock) -> tuple[str, s
     if now > overdue:
         return DEGRADED, f"last heartbeat {age:.0f} s ago; start it (make run)"
     return HEALTHY, f"heartbeat {max(age, 0):.0f} s ago"
+
+
+def _timescaledb(snapshot: Snapshot) -> tuple[str, str]:
+    """Chunks, compression and the background jobs; a job whose last run failed degrades."""
+    if not snapshot.timescaledb:
+        return UNKNOWN, "not in use: plain PostgreSQL"
+    tables = "; ".join(
+        f"{t.name} {t.chunks} chunks, {t.compressed_chunks} compressed"
+        + (f" ({t.compression_ratio:.1f}x)" if t.compression_ratio else "")
+        for t in snapshot.hypertables
+    )
+    failed = [j for j in snapshot.timescale_jobs if j.last_run_status == "Failed"]
+    if failed:
+        named = ", ".join(
+            f"{j.proc_name} on {j.hypertable or '-'} (job {j.job_id})" for j in failed
+        )
+        return DEGRADED, f"job last run failed: {named}; see timescaledb_information.job_errors"
+    return HEALTHY, f"{tables}; {len(snapshot.timescale_jobs)} job(s) ok"
 
 
 def _local(moment: pd.Timestamp | None) -> str:

@@ -56,6 +56,7 @@ def exposition(
         families += _feed_families(snapshot, feeds, primary)
         families += _run_families(snapshot)
         families += _portfolio_families(snapshot)
+        families += _timescale_families(snapshot)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_Families(families))
     # Counts read as counts: `... 0`, not the client's `... 0.0` (both are valid exposition).
@@ -214,5 +215,50 @@ def _portfolio_families(snapshot: Snapshot) -> list:
             "Unrealized P&L of the position",
             ["symbol"],
             {s: p for s, (_, _, p) in snapshot.positions.items()},
+        ),
+    ]
+
+
+def _timescale_families(snapshot: Snapshot) -> list:
+    """Only on TimescaleDB: chunks, compression and background jobs."""
+    if not snapshot.timescaledb:
+        return []
+    tables = {t.name: t for t in snapshot.hypertables}
+    jobs = {(str(j.job_id), j.proc_name, j.hypertable or ""): j for j in snapshot.timescale_jobs}
+    return [
+        _labelled(
+            GaugeMetricFamily,
+            "timescaledb_chunks",
+            "Chunks of the hypertable",
+            ["hypertable"],
+            {name: t.chunks for name, t in tables.items()},
+        ),
+        _labelled(
+            GaugeMetricFamily,
+            "timescaledb_compressed_chunks",
+            "Compressed chunks of the hypertable",
+            ["hypertable"],
+            {name: t.compressed_chunks for name, t in tables.items()},
+        ),
+        _labelled(
+            GaugeMetricFamily,
+            "timescaledb_compression_ratio",
+            "Bytes before / after compression of the compressed chunks (absent: none compressed)",
+            ["hypertable"],
+            {name: t.compression_ratio for name, t in tables.items() if t.compression_ratio},
+        ),
+        _labelled(
+            CounterMetricFamily,
+            "timescaledb_job_failures",
+            "Failed runs of the TimescaleDB background job",
+            ["job_id", "proc_name", "hypertable"],
+            {key: j.total_failures for key, j in jobs.items()},
+        ),
+        _labelled(
+            GaugeMetricFamily,
+            "timescaledb_job_last_run_failed",
+            "1 when the job's last run failed",
+            ["job_id", "proc_name", "hypertable"],
+            {key: int(j.last_run_status == "Failed") for key, j in jobs.items()},
         ),
     ]

@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from dual_ticker.monitoring.dagster_runs import read_activity
-from dual_ticker.storage import contract_bars, feed_health, positions, quality_log, raw_bars
+from dual_ticker.storage import (
+    contract_bars,
+    feed_health,
+    positions,
+    quality_log,
+    raw_bars,
+    timescale,
+)
 from dual_ticker.storage.feed_health import LATENCY_BUCKETS
 
 RECENT_REQUESTS = 3  # the active feed counts as failing when its last three requests all failed
@@ -50,6 +57,9 @@ class Snapshot:
     last_success_epoch: float | None = None
     dagster_storage: bool = False  # Dagster's run storage lives in this database
     daemon_heartbeat_epoch: float | None = None
+    timescaledb: bool = False  # the extension is present in this database
+    hypertables: list[timescale.HypertableState] = field(default_factory=list)
+    timescale_jobs: list[timescale.JobState] = field(default_factory=list)
 
 
 def read_snapshot(connection, symbols: list[str], default_feed: str) -> Snapshot:
@@ -70,6 +80,10 @@ def read_snapshot(connection, symbols: list[str], default_feed: str) -> Snapshot
     snapshot.dagster_storage = activity.storage
     snapshot.last_success_epoch = activity.last_success_epoch
     snapshot.daemon_heartbeat_epoch = activity.daemon_heartbeat_epoch
+    snapshot.timescaledb = timescale.enabled(connection)
+    if snapshot.timescaledb:  # catalog reads: a count per hypertable, a row per job
+        snapshot.hypertables = timescale.hypertables(connection)
+        snapshot.timescale_jobs = timescale.jobs(connection)
     return snapshot
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from dual_ticker.clock import FixedClock
 from dual_ticker.monitoring.app import create_app
+from dual_ticker.storage.migrations import timescaledb_enabled
 from dual_ticker_tests.monitoring.conftest import (
     AFTER_CLOSE,
     BLOCKED_SESSION,
@@ -41,6 +42,7 @@ def test_health_is_healthy_on_a_healthy_system(database_url, settings, serve):
         "data_freshness": "healthy",
         "quality_gate": "healthy",
         "dagster_daemon": "unknown",
+        "timescaledb": "healthy" if timescaledb_enabled(database_url) else "unknown",
     }, body["details"]
 
 
@@ -56,6 +58,7 @@ def test_a_fresh_offline_system_is_healthy_with_unknowns(database_url, settings,
         "data_freshness": "unknown",
         "quality_gate": "unknown",
         "dagster_daemon": "unknown",
+        "timescaledb": "healthy" if timescaledb_enabled(database_url) else "unknown",
     }
 
 

@@ -11,7 +11,11 @@ def test_the_alert_sensors_load_beside_the_assets_with_database_and_alerts_resou
     definitions = dg.Definitions(assets=ASSETS, sensors=ALERT_SENSORS, resources=resources)
     dg.Definitions.validate_loadable(definitions)
     names = {sensor.name for sensor in ALERT_SENSORS}
-    assert names == {"run_failure_alert_sensor", "check_warning_alert_sensor"}
+    assert names == {
+        "run_failure_alert_sensor",
+        "check_warning_alert_sensor",
+        "timescaledb_job_alert_sensor",
+    }
     for sensor in ALERT_SENSORS:
-        assert sensor.required_resource_keys == {"database", "alerts"}
+        assert sensor.required_resource_keys - {"clock"} == {"database", "alerts"}
         assert sensor.default_status == dg.DefaultSensorStatus.RUNNING

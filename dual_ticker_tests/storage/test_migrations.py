@@ -154,9 +154,7 @@ def test_timescaledb_files_are_skipped_cleanly_without_the_extension(database_ur
         assert cursor.fetchone()[0] == 0
         cursor.execute("SELECT to_regproc('create_hypertable')")
         assert cursor.fetchone() == (None,)
-        cursor.execute(
-            "SELECT count(*) FROM pg_views WHERE viewname LIKE 'dual_ticker_bars\\_%'"
-        )
+        cursor.execute("SELECT count(*) FROM pg_views WHERE viewname LIKE 'dual_ticker_bars\\_%'")
         assert cursor.fetchone()[0] == 4  # the coarse bars as plain views
     connection.close()
 

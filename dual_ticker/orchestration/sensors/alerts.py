@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
+from dual_ticker.clock import Clock
 from dual_ticker.monitoring.alerts import Delivery, deliver_pending
+from dual_ticker.monitoring.job_alerts import alert_failed_jobs
 from dual_ticker.orchestration.resources import DatabaseResource
 from dual_ticker.orchestration.sensors.run_alerts import (
     check_result,
@@ -96,4 +98,22 @@ def check_warning_alert_sensor(
     return None
 
 
-ALERT_SENSORS = [run_failure_alert_sensor, check_warning_alert_sensor]
+@dg.sensor(
+    name="timescaledb_job_alert_sensor",
+    description="A WARN alert when a TimescaleDB background job fails, once until it succeeds.",
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def timescaledb_job_alert_sensor(
+    context: dg.SensorEvaluationContext,
+    database: DatabaseResource,
+    alerts: AlertResource,
+    clock: dg.ResourceParam[Clock],
+):
+    with database.transaction() as connection:
+        raised = alert_failed_jobs(connection, clock.now().to_pydatetime())
+    delivered = alerts.deliver(database.connection_url())
+    return dg.SkipReason(f"{raised} TimescaleDB job alert(s), {delivered} delivered")
+
+
+ALERT_SENSORS = [run_failure_alert_sensor, check_warning_alert_sensor, timescaledb_job_alert_sensor]
