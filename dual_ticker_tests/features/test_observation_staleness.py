@@ -12,38 +12,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dual_ticker.calendar.windows import run_windows
-from dual_ticker.features.indicators import FEATURE_COLUMNS
 from dual_ticker.features.observation import ObservationError, build_observation, build_observations
 from dual_ticker.settings import load_settings
-from dual_ticker.storage import contract_bars
 from dual_ticker.storage.database import transaction
+from dual_ticker_tests.support.published import OPENED, publish
 
-SESSION = "2020-12-01"
-WINDOWS = run_windows([SESSION], pd.Timestamp("2020-12-02", tz="UTC"), None, 1, None)
-OPENED = WINDOWS[SESSION].opened
 MINUTE = pd.Timedelta(minutes=1)
 LIMIT = load_settings({}).data.observation_staleness_minutes  # the dev config's limit
 
 
-def _publish(url: str, minutes: dict[str, int]) -> None:
-    """Publishes `minutes[symbol]` one-minute bars from the open, every feature defined."""
-    frames = []
-    for number, (symbol, count) in enumerate(minutes.items()):
-        stamps = pd.date_range(OPENED, periods=count, freq="1min")
-        frame = pd.DataFrame({"session": SESSION, "timestamp": stamps, "symbol": symbol})
-        for column in FEATURE_COLUMNS:
-            frame[column] = 100.0 * (number + 1) + np.arange(count) / 100
-        frame["volume"] = 1_000
-        frame["data_source"] = "replay"
-        frames.append(frame)
-    with transaction(url) as connection:
-        contract_bars.stage(connection, pd.concat(frames, ignore_index=True), [SESSION], "run")
-        contract_bars.publish(connection, WINDOWS, ["NVDA", "MSFT"])
-
-
 def test_the_live_observation_accepts_a_bar_at_the_limit_and_refuses_a_minute_more(database_url):
-    _publish(database_url, {"NVDA": 10, "MSFT": 10})
+    publish(database_url, {"NVDA": 10, "MSFT": 10})
     ended = OPENED + 10 * MINUTE  # the end of the latest bar (09:39-09:40)
     limit = pd.Timedelta(minutes=LIMIT)
     with transaction(database_url) as connection:
@@ -57,7 +36,7 @@ def test_the_live_observation_accepts_a_bar_at_the_limit_and_refuses_a_minute_mo
 def test_the_batch_keeps_a_minute_at_the_limit_and_skips_a_minute_more(database_url):
     """NVDA trades on; MSFT's last bar ends at 09:40: its features serve NVDA's bar ends up to
     the limit after that, and the next one is skipped as stale."""
-    _publish(database_url, {"NVDA": 30, "MSFT": 10})
+    publish(database_url, {"NVDA": 30, "MSFT": 10})
     ended = OPENED + 10 * MINUTE
     at_limit = ended + pd.Timedelta(minutes=LIMIT)
     with transaction(database_url) as connection:
