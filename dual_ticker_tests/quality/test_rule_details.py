@@ -1,6 +1,7 @@
 """Details of the gate's rules that the pass/fail tests leave open: what the freshness rule says
 and records (a symbol without bars, a delayed feed, a fresh session), the edges of the trading day,
-and that a clash leaves one bar per minute in the delivery.
+a symbol with no bar at all and a run at the open for the missing-data rule, and that a clash
+leaves one bar per minute in the delivery.
 
 Written for mutants of dual_ticker/quality/rules.py that survived the first `make mutation` run
 (docs/MUTATION.md); each test fails on the mutants named in its docstring.
@@ -10,7 +11,13 @@ import pandas as pd
 
 from dual_ticker.calendar.nyse import session_label
 from dual_ticker.calendar.windows import session_window
-from dual_ticker.quality.rules import check_freshness, check_timestamps, delivery_conflicts
+from dual_ticker.quality.rules import (
+    MissingLimits,
+    check_freshness,
+    check_missing,
+    check_timestamps,
+    delivery_conflicts,
+)
 from dual_ticker_tests.quality.sessions import valid_session
 
 DAY = "2020-12-01"
@@ -61,7 +68,9 @@ def test_a_symbol_without_bars_is_named_missing_and_a_delayed_feed_says_so():
 
 
 def test_the_trading_day_runs_from_04_00_to_20_00_new_york():
-    """Mutants: the minute of the day computed with 61 minutes an hour, 4 * 60 as 4 / 60."""
+    """Mutants: the minute of the day computed with 61 minutes an hour, 4 * 60 as 4 / 60, 20:00
+    let through (`>` or 20 * 61), the failing rows or their count dropped or renamed, the
+    outcome's reason and text of a clean day."""
     stamps = ["03:59", "04:00", "19:59", "20:00"]
     rows = pd.concat([valid_session(DAY, 61).iloc[[0]]] * 4, ignore_index=True).assign(
         timestamp=[pd.Timestamp(f"{DAY} {t}", tz=NEW_YORK).tz_convert("UTC") for t in stamps],
@@ -69,8 +78,29 @@ def test_the_trading_day_runs_from_04_00_to_20_00_new_york():
     )
     outcome = check_timestamps(rows, rows.iloc[0:0], [DAY], "check_raw_bars_timestamps")[DAY]
     assert outcome.description == "2 bar(s) outside 04:00-20:00 New York (wrong time zone?)"
+    assert outcome.reason == "timestamp" and outcome.metadata["failing_count"] == 2
     flagged = {row["timestamp"] for row in outcome.metadata["failing_rows"]}
     assert flagged == {str(rows.loc[0, "timestamp"]), str(rows.loc[3, "timestamp"])}
+    clean = check_timestamps(rows.iloc[1:3], rows.iloc[0:0], [DAY], "check_raw_bars_timestamps")
+    assert clean[DAY].passed
+    assert clean[DAY].description == "timestamps on the minute grid, one bar per minute"
+    assert clean[DAY].metadata == {"failing_count": 0, "failing_rows": []}
+
+
+LIMITS = MissingLimits(warn=0.02, fail=0.05, fallback_fail=0.10, min_expected_bars=120)
+
+
+def test_a_symbol_with_no_bar_is_wholly_missing_and_nothing_is_missing_at_the_open():
+    """Mutants: the count of a symbol without bars taken as None or 1 instead of 0; a window with
+    no expected minute yet (as_of at the open) judged wholly missing."""
+    rows = _fresh_rows()
+    nvda_only = rows[rows["symbol"] == "NVDA"]
+    outcome = check_missing(nvda_only, _windows(), ["NVDA", "MSFT"], LIMITS, set(), "m")[DAY]
+    assert outcome.blocks and outcome.metadata["missing_ratio"] == {"NVDA": 0.0, "MSFT": 1.0}
+    opened = session_window(session_label(DAY), AS_OF).opened
+    at_open = {DAY: session_window(session_label(DAY), opened)}
+    outcome = check_missing(rows.iloc[0:0], at_open, ["NVDA", "MSFT"], LIMITS, set(), "m")[DAY]
+    assert outcome.passed and outcome.metadata["missing_ratio"] == {"NVDA": 0.0, "MSFT": 0.0}
 
 
 def test_a_clash_leaves_one_bar_per_minute_in_the_delivery():
