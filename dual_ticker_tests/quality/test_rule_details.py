@@ -92,15 +92,24 @@ LIMITS = MissingLimits(warn=0.02, fail=0.05, fallback_fail=0.10, min_expected_ba
 
 def test_a_symbol_with_no_bar_is_wholly_missing_and_nothing_is_missing_at_the_open():
     """Mutants: the count of a symbol without bars taken as None or 1 instead of 0; a window with
-    no expected minute yet (as_of at the open) judged wholly missing."""
+    no expected minute yet (as_of at the open) judged wholly missing; the ratio's rounding, the
+    outcome's reason, text and metadata keys."""
     rows = _fresh_rows()
-    nvda_only = rows[rows["symbol"] == "NVDA"]
+    nvda_only = rows[rows["symbol"] == "NVDA"].iloc[1:]  # one of 150 minutes absent
     outcome = check_missing(nvda_only, _windows(), ["NVDA", "MSFT"], LIMITS, set(), "m")[DAY]
-    assert outcome.blocks and outcome.metadata["missing_ratio"] == {"NVDA": 0.0, "MSFT": 1.0}
+    assert outcome.blocks and outcome.reason == "missing_data"
+    assert outcome.metadata == {
+        "missing_ratio": {"NVDA": 0.006667, "MSFT": 1.0},
+        "expected_minutes": 150,
+        "warn_threshold": 0.02,
+        "fail_threshold": 0.05,
+        "fallback_fail_threshold": 0.10,
+    }
     opened = session_window(session_label(DAY), AS_OF).opened
     at_open = {DAY: session_window(session_label(DAY), opened)}
     outcome = check_missing(rows.iloc[0:0], at_open, ["NVDA", "MSFT"], LIMITS, set(), "m")[DAY]
     assert outcome.passed and outcome.metadata["missing_ratio"] == {"NVDA": 0.0, "MSFT": 0.0}
+    assert outcome.description == "every symbol within the missing-data limits"
 
 
 def test_a_clash_leaves_one_bar_per_minute_in_the_delivery():
