@@ -61,7 +61,8 @@ bench: install
 # checks only what changed); the summary and the survivors go to docs/MUTATION.md by hand.
 MUTANTS ?=
 mutation: install
-	$(BIN)/mutmut run --max-children 2 $(foreach m,$(MUTANTS),'$(m)')
+	mkdir -p mutants/test_home  # one test home for all of mutmut's pytest sessions (yfinance keeps its first cache folder)
+	DUAL_TICKER_TEST_HOME=$(CURDIR)/mutants/test_home $(BIN)/mutmut run --max-children 2 $(foreach m,$(MUTANTS),'$(m)')
 	$(BIN)/python scripts/mutation_summary.py $(foreach m,$(MUTANTS),'$(m)')
 
 clean:
