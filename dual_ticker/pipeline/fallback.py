@@ -87,10 +87,11 @@ def _land_retry(connection, first, first_report, second, retry, fallback, gate) 
     _supersede(connection, first, first_report, fallback)
     clean, report = steps.land_and_gate(connection, second, retry, *gate)
     second_report = report
+    gaps = {key: _uncovered(_of(second, [key]), _of(first, [key]), retry[key]) for key in retry}
     served = {
         key: fallback
         for key, (passed, _) in report.verdicts().items()
-        if passed and _covers(_of(second, [key]), _of(first, [key]))
+        if passed and gaps[key] is None
     }
     if len(served) < len(retry):
         rollback_to(connection, "retry")
@@ -98,19 +99,25 @@ def _land_retry(connection, first, first_report, second, retry, fallback, gate) 
         unserved = [key for key in retry if key not in served]
         landed = pd.concat([_of(second, served), _of(first, unserved)], ignore_index=True)
         clean, report = steps.land_and_gate(connection, landed, retry, *gate)
-    reports, verdicts = {}, {}
+    reports, verdicts, refusals = {}, {}, {}
     for key in retry:
         first_source = steps.delivered_by(_of(first, [key]))[key]
         reports[key] = {first_source: first_report}
         verdicts[key] = {first_source: _verdict(first_report, key), fallback: NOTHING}
+        refused = None
         if not _of(second, [key]).empty:
             reports[key][fallback] = second_report
             verdicts[key][fallback] = _verdict(second_report, key)
+            if key not in served and second_report.verdicts()[key][0]:
+                refused = f"refused: {fallback}'s delivery {gaps[key]}"
+                verdicts[key][fallback] = refused
         if key in served:
             _refuse(connection, _of(first, [key]), first_report, f"{fallback} served it", gate)
         else:
-            _refuse(connection, _of(second, [key]), second_report, "both failed", gate)
-    return Landing(clean, _annotated(report, reports), served, verdicts)
+            why = "both failed" if refused is None else refused
+            _refuse(connection, _of(second, [key]), second_report, why, gate)
+        refusals[key] = {fallback: refused} if refused else {}
+    return Landing(clean, _annotated(report, reports, refusals), served, verdicts)
 
 
 def _supersede(connection, first: pd.DataFrame, report: GateReport, fallback: str) -> None:
@@ -144,8 +151,8 @@ def _refuse(connection, rows: pd.DataFrame, report: GateReport, why: str, gate) 
     key = rows["session"].iloc[0]
     source = steps.delivered_by(rows)[key]
     blocking = [outcome for outcome in report.by_session[key] if outcome.blocks]
-    if not blocking:  # it passed, but lacks symbols the first delivery brought
-        text = f"not landed ({why}); {source}'s delivery lacks symbols the first one had"
+    if not blocking:  # it passed, but lacks symbols or minutes the first delivery brought
+        text = f"not landed ({why})"
         kept = quarantine.refused_rows(rows, MISSING, text)
         raw_bars.quarantine(connection, kept, run_id, fetched_at)
         return
@@ -185,9 +192,30 @@ def _of(delivery: pd.DataFrame, sessions) -> pd.DataFrame:
     return delivery[delivery["session"].isin(list(sessions))].reset_index(drop=True)
 
 
-def _covers(second: pd.DataFrame, first: pd.DataFrame) -> bool:
-    """Whether the second delivery brought bars of every symbol the first did."""
-    return not second.empty and set(first["symbol"]) <= set(second["symbol"])
+def _uncovered(second: pd.DataFrame, first: pd.DataFrame, window: Window) -> str | None:
+    """What of the first delivery the second lacks: a symbol, or a regular minute (on the grid,
+    complete by as_of) of a symbol; None when it brings all of them. Accepting it would lose
+    minutes the primary delivered."""
+    if second.empty:
+        return NOTHING
+    lacking = sorted(set(first["symbol"]) - set(second["symbol"]))
+    if lacking:
+        return f"lacks {', '.join(lacking)}, which the first delivery had"
+    stamps = first["timestamp"]
+    regular = first[
+        (stamps == stamps.dt.floor("min"))
+        & (stamps >= window.opened)
+        & (stamps < window.closed)
+        & (stamps + pd.Timedelta(minutes=1) <= window.as_of)
+    ]
+    wanted = pd.MultiIndex.from_frame(regular[["symbol", "timestamp"]])
+    missing = wanted.difference(pd.MultiIndex.from_frame(second[["symbol", "timestamp"]]))
+    if len(missing):
+        symbol, start = missing[0]
+        return (
+            f"lacks {len(missing)} minute(s) the first delivery had (the first: {symbol} {start})"
+        )
+    return None
 
 
 def _verdict(report: GateReport, key: str) -> str:
@@ -195,8 +223,13 @@ def _verdict(report: GateReport, key: str) -> str:
     return PASSED if passed else f"rejected: {why}"
 
 
-def _annotated(report: GateReport, reports: dict[str, dict[str, GateReport]]) -> GateReport:
-    """The report with each held session's checks carrying every feed's outcome of the check."""
+def _annotated(
+    report: GateReport,
+    reports: dict[str, dict[str, GateReport]],
+    refusals: dict[str, dict[str, str]],
+) -> GateReport:
+    """The report with each held session's checks carrying every feed's outcome of the check; a
+    delivery that passed but was refused for what it lacks says why on the missing-data check."""
     by_session = {}
     for key, outcomes in report.by_session.items():
         by_session[key] = [
@@ -206,7 +239,11 @@ def _annotated(report: GateReport, reports: dict[str, dict[str, GateReport]]) ->
                 o.passed,
                 o.severity,
                 o.description,
-                {**o.metadata, "verdicts_by_source": _by_check(reports[key], key, o.check_name)},
+                {
+                    **o.metadata,
+                    "verdicts_by_source": _by_check(reports[key], key, o.check_name)
+                    | (refusals[key] if o.check_name == MISSING else {}),
+                },
             )
             for o in outcomes
         ]

@@ -1,8 +1,15 @@
 """Property tests: generated valid sessions always pass; each kind of corruption always fails
-the rule it breaks, as a blocking ERROR."""
+the rule it breaks, as a blocking ERROR; each of the four ways a bar's open or close can leave
+its range always blocks the OHLC rule.
+
+The four relations were checked against issue 27's breakages of quality/schemas.py: with
+`high >= max(open, close)` weakened to `high >= close`, open_above_high fails; with
+`low <= min(open, close)` weakened to `low <= close`, open_below_low fails.
+"""
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -38,12 +45,22 @@ def test_valid_sessions_always_pass(day, seed, newest_first):
     assert evaluate(rows, day) == {}
 
 
+# A bar's open or close just outside its range: (column moved, bound crossed, factor, nudge).
+OUTSIDE_RANGE = {
+    "open_above_high": ("open", "high", 1.001, 0.01),
+    "open_below_low": ("open", "low", 0.999, -0.01),
+    "close_above_high": ("close", "high", 1.001, 0.01),
+    "close_below_low": ("close", "low", 0.999, -0.01),
+}
+
+
 def _corrupt(kind, rows, rng, day):
     i = int(rng.integers(1, len(rows) // 2 - 1))
     if kind == "high_below_low":
         rows.loc[i, "high"] = rows.loc[i, "low"] - 0.01
-    elif kind == "close_above_high":
-        rows.loc[i, "close"] = rows.loc[i, "high"] * 1.001 + 0.01
+    elif kind in OUTSIDE_RANGE:
+        column, bound, factor, nudge = OUTSIDE_RANGE[kind]
+        rows.loc[i, column] = rows.loc[i, bound] * factor + nudge
     elif kind == "non_positive_price":
         rows.loc[i, str(rng.choice(["open", "high", "low", "close"]))] = -abs(rows.loc[i, "close"])
     elif kind == "nan_price":
@@ -77,7 +94,7 @@ def _corrupt(kind, rows, rng, day):
 
 EXPECTED = {
     "high_below_low": "check_raw_bars_ohlc",
-    "close_above_high": "check_raw_bars_ohlc",
+    **{kind: "check_raw_bars_ohlc" for kind in OUTSIDE_RANGE},
     "non_positive_price": "check_raw_bars_ohlc",
     "nan_price": "check_raw_bars_ohlc",
     "negative_volume": "check_raw_bars_volume",
@@ -99,3 +116,13 @@ def test_each_corruption_always_fails_its_rule(day, seed, kind):
     rows, clashes = _corrupt(kind, valid_session(day, seed), np.random.default_rng(seed), day)
     blocking = evaluate(rows.reset_index(drop=True), day, clashes)
     assert EXPECTED[kind] in blocking, (kind, {n: o.description for n, o in blocking.items()})
+
+
+@pytest.mark.parametrize("kind", sorted(OUTSIDE_RANGE))
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(day=st.sampled_from(DAYS), seed=st.integers(0, 2**32 - 1))
+def test_an_open_or_close_outside_the_range_always_blocks_ohlc(kind, day, seed):
+    """Each relation drawn on its own, so none is left to the sampling of the test above."""
+    rows, _ = _corrupt(kind, valid_session(day, seed), np.random.default_rng(seed), day)
+    blocking = evaluate(rows.reset_index(drop=True), day)
+    assert "check_raw_bars_ohlc" in blocking, kind

@@ -72,3 +72,32 @@ def test_an_index_serves_the_staged_rows_by_key(database_url):
         cursor.execute("SELECT indexdef FROM pg_indexes WHERE tablename = 'staged_features'")
         definitions = [row[0] for row in cursor.fetchall()]
     assert any('(session, symbol, "timestamp")' in d for d in definitions), definitions
+
+
+def _contract(url: str) -> pd.DataFrame:
+    """Every stored row, every column, created_at included."""
+    with psycopg2.connect(url) as connection, connection.cursor() as cursor:
+        cursor.execute('SELECT * FROM dual_ticker_bars ORDER BY symbol, "timestamp"')
+        return pd.DataFrame(cursor.fetchall(), columns=[d.name for d in cursor.description])
+
+
+def test_publishing_one_session_leaves_the_other_stored_sessions_identical(database_url):
+    """Checked against the breakage of issue 27: the delete of rows no longer staged without its
+    session window (`d."timestamp" >= w.opened AND d."timestamp" < w.closed` dropped) deletes the
+    other session's rows; this test then fails."""
+    rows = _features()
+    _publish(database_url, rows)
+    before = _contract(database_url)
+    first, second = SESSIONS
+    changed = rows[rows["session"] == second].assign(close=lambda f: f["close"] + 1)
+    with transaction(database_url) as connection:
+        contract_bars.stage(connection, changed, [second], "run")
+        counts = contract_bars.publish(connection, {second: WINDOWS[second]}, ["NVDA", "MSFT"])
+
+    assert counts == {"upserted": 60, "deleted": 0}
+    after = _contract(database_url)
+    days = before["timestamp"].dt.tz_convert("America/New_York").dt.strftime("%Y-%m-%d")
+    days_after = after["timestamp"].dt.tz_convert("America/New_York").dt.strftime("%Y-%m-%d")
+    untouched = before[days == first].reset_index(drop=True)
+    pd.testing.assert_frame_equal(after[days_after == first].reset_index(drop=True), untouched)
+    assert len(after[days_after == second]) == 60
