@@ -22,7 +22,8 @@ def _drop_other_connections(database_url) -> int:
     with psycopg2.connect(database_url) as connection, connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND backend_type = 'client backend'"  # not TimescaleDB's job scheduler
         )
         return cursor.fetchone()[0]
 
@@ -50,7 +51,8 @@ def _connections(database_url) -> int:
     with psycopg2.connect(database_url) as connection, connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND backend_type = 'client backend'"  # not TimescaleDB's job scheduler
         )
         return cursor.fetchone()[0]
 
