@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from dual_ticker.settings import PROJECT_ROOT
+from dual_ticker.storage import timescale
 from dual_ticker.storage.database import connect
 
 SQL_DIR = PROJECT_ROOT / "sql"
@@ -116,8 +117,7 @@ def _refuse_unloadable_timescaledb(connection) -> None:
     """A database holding the extension on a server that no longer preloads it: the server ends
     the connection on the first DDL, so this is said first, in one line."""
     with connection, connection.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'")
-        if cursor.fetchone() is not None and not _preloaded(cursor):
+        if timescale.enabled(connection) and not _preloaded(cursor):
             raise MigrationError(f"{NOT_PRELOADED} (this database uses its hypertables)")
 
 
@@ -154,8 +154,6 @@ def _apply_timescaledb(connection, path: Path) -> bool:
 def timescaledb_enabled(url: str) -> bool:
     connection = connect(url)
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'")
-            return cursor.fetchone() is not None
+        return timescale.enabled(connection)
     finally:
         connection.close()

@@ -367,6 +367,7 @@ def passed_bars(connection, windows: dict, symbols, bar_minutes: int) -> dict[tu
     """{(session, symbol): (regular minutes passed now, complete bars of bar_minutes they make,
     minutes the gate passed or None)} for the sessions' passed rows."""
     keys, opened, ends = _window_arrays(windows)
+    lo, hi = span(keys)
     with connection.cursor() as cursor:
         cursor.execute(
             """WITH now_passed AS (
@@ -395,8 +396,8 @@ def passed_bars(connection, windows: dict, symbols, bar_minutes: int) -> dict[tu
                 "opened": opened,
                 "ends": ends,
                 "symbols": list(symbols),
-                "lo": span(keys)[0],
-                "hi": span(keys)[1],
+                "lo": lo,
+                "hi": hi,
             },
         )
         return {

@@ -11,8 +11,9 @@ from dual_ticker.clock import FixedClock
 from dual_ticker.monitoring.app import create_app
 from dual_ticker.monitoring.job_alerts import alert_failed_jobs
 from dual_ticker.storage import timescale
-from dual_ticker.storage.database import connect, transaction
+from dual_ticker.storage.database import transaction
 from dual_ticker_tests.monitoring.conftest import AFTER_CLOSE
+from dual_ticker_tests.support.databases import autocommit
 from dual_ticker_tests.support.pipeline import materialize
 
 FAILING_JOB = """
@@ -47,7 +48,7 @@ def test_health_and_metrics_report_chunks_and_compression_on_timescaledb_only(
     assert "raw_bars 1 chunks, 0 compressed" in body["details"]["timescaledb"]
     assert 'timescaledb_chunks{hypertable="raw_bars"} 1' in metrics
     assert 'timescaledb_compressed_chunks{hypertable="dual_ticker_bars"} 0' in metrics
-    _autocommit(database_url, "SELECT compress_chunk(c) FROM show_chunks('dual_ticker_bars') c")
+    autocommit(database_url, "SELECT compress_chunk(c) FROM show_chunks('dual_ticker_bars') c")
     metrics = httpx.get(f"{base}/monitoring/metrics", timeout=10).text
     ratio = [
         line for line in metrics.splitlines() if line.startswith("timescaledb_compression_ratio")
@@ -56,22 +57,10 @@ def test_health_and_metrics_report_chunks_and_compression_on_timescaledb_only(
     assert 'timescaledb_job_last_run_failed{hypertable="raw_bars"' in metrics
 
 
-def _autocommit(url: str, *statements) -> list:
-    connection = connect(url)
-    connection.autocommit = True
-    try:
-        with connection.cursor() as cursor:
-            for statement in statements:
-                cursor.execute(statement)
-            return cursor.fetchall() if cursor.description else []
-    finally:
-        connection.close()
-
-
 def _wait_for_status(url: str, job_id: int, status: str) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        [(last,)] = _autocommit(
+        [(last,)] = autocommit(
             url,
             f"SELECT last_run_status FROM timescaledb_information.job_stats WHERE job_id = {job_id}",
         ) or [(None,)]
@@ -85,8 +74,8 @@ def test_a_failed_job_degrades_health_and_alerts_once_until_it_succeeds(
     timescale_database, settings, serve
 ):
     url = timescale_database
-    _autocommit(url, FAILING_JOB)
-    [(job_id,)] = _autocommit(
+    autocommit(url, FAILING_JOB)
+    [(job_id,)] = autocommit(
         url, "SELECT add_job('failing_job', '1 second', initial_start => now())"
     )
     _wait_for_status(url, job_id, "Failed")  # run by TimescaleDB's scheduler, not by us
@@ -103,18 +92,18 @@ def test_a_failed_job_degrades_health_and_alerts_once_until_it_succeeds(
     time.sleep(2)  # it fails again on its next schedule: the same episode, no new alert
     with transaction(url) as connection:
         assert alert_failed_jobs(connection, at) == 0
-    [(severity, message)] = _autocommit(
+    [(severity, message)] = autocommit(
         url, "SELECT severity, message FROM alerts WHERE kind = 'timescaledb_job'"
     )
     assert severity == "WARN" and f"job {job_id} (failing_job" in message
 
-    _autocommit(url, "UPDATE job_switch SET fail = false")
+    autocommit(url, "UPDATE job_switch SET fail = false")
     _wait_for_status(url, job_id, "Success")
     with transaction(url) as connection:
         assert alert_failed_jobs(connection, at) == 0  # closes the episode
     assert _health(base)["components"]["timescaledb"] == "healthy"
-    _autocommit(url, "UPDATE job_switch SET fail = true")
+    autocommit(url, "UPDATE job_switch SET fail = true")
     _wait_for_status(url, job_id, "Failed")
     with transaction(url) as connection:
         assert alert_failed_jobs(connection, at) == 1  # a new episode, a new alert
-    _autocommit(url, f"SELECT delete_job({job_id})")
+    autocommit(url, f"SELECT delete_job({job_id})")

@@ -17,6 +17,7 @@ from bench.year_data import year_bars
 from dual_ticker.calendar.nyse import sessions_between
 from dual_ticker.calendar.windows import session_window
 from dual_ticker.pipeline import steps
+from dual_ticker.settings import load_settings
 from dual_ticker.storage import embedded, timescale
 from dual_ticker.storage.database import connect, transaction
 from dual_ticker.storage.migrations import (
@@ -31,6 +32,7 @@ from dual_ticker.storage.migrations import (
 )
 from dual_ticker_tests.conftest import require_timescaledb
 from dual_ticker_tests.storage.test_coarse_bars import assert_materialized_levels_match
+from dual_ticker_tests.support.databases import autocommit
 from dual_ticker_tests.support.pipeline import write_replay
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,17 +50,6 @@ def _rows(url: str, query: str, params=()) -> list[tuple]:
         with connection, connection.cursor() as cursor:
             cursor.execute(query, params)
             return cursor.fetchall() if cursor.description else []
-    finally:
-        connection.close()
-
-
-def _autocommit(url: str, *statements) -> None:
-    connection = connect(url)
-    connection.autocommit = True
-    try:
-        with connection.cursor() as cursor:
-            for statement in statements:
-                cursor.execute(statement)
     finally:
         connection.close()
 
@@ -97,7 +88,7 @@ def _jobs(url):
 
 def test_each_timescaledb_file_can_run_again_by_hand(timescale_database):
     for path in migration_files(SQL_DIR / TIMESCALEDB_DIR):
-        _autocommit(timescale_database, *timescaledb_statements(path))
+        autocommit(timescale_database, *timescaledb_statements(path))
     assert apply_migrations(timescale_database) == []
     assert len(_jobs(timescale_database)) == 2
 
@@ -146,7 +137,7 @@ def test_a_timescaledb_database_on_a_server_that_stopped_preloading_fails_in_one
     url = embedded.start(own_server_home)
     apply_migrations(url)
     assert timescaledb_enabled(url)
-    _autocommit(url, "ALTER SYSTEM RESET shared_preload_libraries")
+    autocommit(url, "ALTER SYSTEM RESET shared_preload_libraries")
     embedded.stop(own_server_home)
     url = embedded.start(own_server_home, timescaledb=False)
     with pytest.raises(MigrationError) as refused:
@@ -167,7 +158,7 @@ def _materialize(url: str, replay: Path, home: Path, select: str, first=FIRST, l
 
 
 def _run_every_job(url: str) -> None:
-    _autocommit(url, *(f"CALL run_job({job.job_id})" for job in _jobs(url)))
+    autocommit(url, *(f"CALL run_job({job.job_id})" for job in _jobs(url)))
 
 
 @pytest.fixture
@@ -212,7 +203,7 @@ def _rebackfill_and_revision(url, replay, home, bars):
     fails with "tuple decompression limit exceeded".)"""
     # Far below TimescaleDB's default of 100,000: the run's own transactions lift it on purpose.
     database = url.split("?")[0].rsplit("/", 1)[1]
-    _autocommit(
+    autocommit(
         url,
         f'ALTER DATABASE "{database}" SET '
         "timescaledb.max_tuples_decompressed_per_dml_transaction = 1000",
@@ -271,8 +262,6 @@ def _chunk_compressed(url: str, moment: pd.Timestamp) -> bool:
 
 def _land_revision(url: str, minute: pd.Timestamp, close: float) -> None:
     """The provider revises one settled minute: the landing users' runs take."""
-    from dual_ticker.settings import load_settings
-
     settings = load_settings({"DUAL_TICKER_HOME": str(ROOT / ".unused")})
     session = "2019-01-15"
     window = session_window(pd.Timestamp(session), pd.Timestamp("2019-01-15 21:00", tz="UTC"))
@@ -310,7 +299,7 @@ def _land_revision(url: str, minute: pd.Timestamp, close: float) -> None:
 
 
 def _rows_dropped_between_steps(url, replay, home, bars):
-    _autocommit(
+    autocommit(
         url,
         """DELETE FROM raw_bars WHERE session = '2019-02-04' AND symbol = 'MSFT'
            AND "timestamp" >= '2019-02-04 15:00+00' AND "timestamp" < '2019-02-04 15:30+00'""",

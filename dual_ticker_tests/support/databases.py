@@ -75,3 +75,17 @@ def _admin_statement(admin: str, statement: str) -> None:
             cursor.execute(statement)
     finally:
         connection.close()
+
+
+def autocommit(url: str, *statements) -> list:
+    """Runs the statements outside a transaction (TimescaleDB's jobs, compression, ALTER SYSTEM);
+    returns the last one's rows, if it has any."""
+    connection = psycopg2.connect(url)
+    connection.autocommit = True
+    try:
+        with connection.cursor() as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+            return cursor.fetchall() if cursor.description else []
+    finally:
+        connection.close()
